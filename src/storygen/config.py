@@ -1,0 +1,239 @@
+"""Configuration: built-in defaults < storygen.toml (or --config) < `-c key=value`; secrets from the environment.
+
+Every provider is chosen by name (``writer.provider``, ``voice.provider`` ...). Keys that hold
+secrets (any key ending in ``api_key``) are never hashed, logged or written into artifacts.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from storygen.errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    "writer": {
+        "provider": "llamacpp",  # llamacpp | openai | transformers
+        "model": "",  # "" = the provider's default (llamacpp: the packaged Qwen2.5-Coder-1.5B GGUF)
+        "base_url": "",
+        "api_key": "",
+        "temperature": 0.9,
+        "max_tokens": 800,
+        "threads": 0,  # llamacpp CPU threads; 0 = auto
+        "gpu_layers": 0,
+        "context": 4096,
+        "timeout": 120.0,
+        "max_retries": 3,
+        "quantize": "",  # transformers: "" | "8bit" | "4bit" | "fp8"
+        "seed": 7,
+        "prompts_dir": "",  # a folder whose *.txt override the packaged prompt templates
+    },
+    "idea": {"max_chars": 2000, "hard_max_chars": 10000},
+    "script": {"target_words": 360, "min_words": 330, "max_words": 390, "max_attempts": 4},
+    "revise": {"llm": False, "audio_tags": False, "max_sentence_words": 22},
+    "voice": {
+        "provider": "piper",  # piper | elevenlabs
+        "voice": "",  # provider-specific voice name / id; "" = chosen from the narrator
+        "model": "",
+        "base_url": "",
+        "api_key": "",
+        "with_timestamps": True,
+        "stability": 0.5,
+        "similarity_boost": 0.75,
+        "target_lufs": -16.0,
+        "pad_start": 0.5,
+        "pad_end": 1.0,
+        "max_pause": 0.7,
+        "length_scale": 1.0,
+    },
+    "captions": {
+        "asr": "faster-whisper",  # used when the voice gives no word timings: faster-whisper | whisperx
+        "asr_model": "",  # "" = packaged tiny.en on CPU, large-v3 when a GPU and the model are present
+        "compute_type": "int8",
+        "vad_filter": False,
+        "style": "karaoke",  # karaoke | pop | boxed
+        "font": "Fjalla One",
+        "size": 92,
+        "primary_color": "#FFFFFF",
+        "highlight_color": "#FFD23F",
+        "outline_color": "#000000",
+        "outline": 6,
+        "position": 0.62,  # vertical centre of the caption block, as a share of the height
+        "max_words": 3,
+        "max_chars": 18,
+    },
+    "scenes": {"planner": "auto", "count": 0, "min_seconds": 4.0, "max_seconds": 9.0},
+    "keyframes": {
+        "provider": "procedural",  # procedural | sdxl | folder
+        "model": "stabilityai/stable-diffusion-xl-base-1.0",
+        "refiner": "",
+        "steps": 30,
+        "guidance": 7.5,
+        "width": 768,
+        "height": 1344,
+        "device": "auto",
+        "offload": False,
+        "vae_tiling": False,
+        "lora": "",
+        "seed": 1234,
+    },
+    "clips": {
+        "provider": "kenburns",  # kenburns | ltx | svd
+        "model": "",
+        "steps": 50,
+        "guidance": 3.0,
+        "frames": 121,
+        "fps": 24,
+        "device": "auto",
+    },
+    "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto"},
+    "render": {
+        "width": 1080,
+        "height": 1920,
+        "fps": 30,
+        "crossfade": 0.35,
+        "preset": "veryfast",
+        "crf": 21,
+        "threads": 0,
+        "loudness": -14.0,
+        "true_peak": -1.0,
+        "music": "generated",  # "generated" | "none" | path to an audio file
+        "music_gain_db": -14.0,
+        "duck_ratio": 8.0,
+    },
+}
+
+SECRET_ENV = {
+    ("writer", "api_key"): "OPENAI_API_KEY",
+    ("writer", "base_url"): "OPENAI_BASE_URL",
+    ("voice", "api_key"): "ELEVENLABS_API_KEY",
+}
+
+
+def is_secret(key: str) -> bool:
+    return key.endswith("api_key") or key.endswith("token") or key.endswith("password")
+
+
+class Config:
+    """Nested settings with dotted access: ``cfg.get("writer.provider")``, ``cfg.section("voice")``."""
+
+    def __init__(self, data: dict[str, Any]):
+        self._data = data
+
+    # lookup --------------------------------------------------------------
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self._data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self._data.get(name, {}))
+
+    def public_section(self, name: str) -> dict[str, Any]:
+        """A section without secrets: what may be hashed, logged and written to the manifest."""
+        return {k: v for k, v in self.section(name).items() if not is_secret(k)}
+
+    def secrets(self) -> list[str]:
+        out = []
+        for sec in self._data.values():
+            if isinstance(sec, dict):
+                out += [str(v) for k, v in sec.items() if is_secret(k) and v]
+        return out
+
+    def redact(self, text: str) -> str:
+        """Mask every configured secret inside ``text``."""
+        for s in self.secrets():
+            if len(s) >= 4:
+                text = text.replace(s, mask(s))
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+    def with_overrides(self, pairs: list[str]) -> "Config":
+        data = copy.deepcopy(self._data)
+        for pair in pairs:
+            _apply_override(data, pair)
+        return Config(data)
+
+
+def mask(secret: str) -> str:
+    if not secret:
+        return "(not set)"
+    return f"{secret[:3]}…{secret[-2:]}" if len(secret) > 8 else "****"
+
+
+def _coerce(raw: str, like: Any, key: str) -> Any:
+    if isinstance(like, bool):
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"Config key '{key}' wants true or false, got '{raw}'.", f"use -c {key}=true")
+    if isinstance(like, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"Config key '{key}' wants a whole number, got '{raw}'.", f"use e.g. -c {key}={like}") from None
+    if isinstance(like, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"Config key '{key}' wants a number, got '{raw}'.", f"use e.g. -c {key}={like}") from None
+    return raw
+
+
+def _apply_override(data: dict[str, Any], pair: str) -> None:
+    if "=" not in pair:
+        raise ConfigError(f"Override '{pair}' has no '='.", "write it as -c section.key=value, e.g. -c voice.provider=elevenlabs")
+    key, raw = pair.split("=", 1)
+    key = key.strip()
+    parts = key.split(".")
+    if len(parts) != 2 or parts[0] not in DEFAULTS:
+        raise ConfigError(f"Unknown config key '{key}'.", f"use section.key with a section from: {', '.join(DEFAULTS)}")
+    sec, name = parts
+    if name not in DEFAULTS[sec]:
+        raise ConfigError(f"Unknown config key '{key}'.", f"known keys in [{sec}]: {', '.join(DEFAULTS[sec])}")
+    data.setdefault(sec, {})[name] = _coerce(raw, DEFAULTS[sec][name], key)
+
+
+def _merge_file(data: dict[str, Any], path: Path) -> None:
+    try:
+        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Config file '{path}' not found.", "check the --config path.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"Config file '{path}' is not valid TOML: {e}.", "fix the line it names.") from None
+    for sec, values in loaded.items():
+        if sec not in DEFAULTS or not isinstance(values, dict):
+            raise ConfigError(f"Unknown section [{sec}] in {path}.", f"known sections: {', '.join(DEFAULTS)}")
+        for k, v in values.items():
+            if k not in DEFAULTS[sec]:
+                raise ConfigError(f"Unknown key '{sec}.{k}' in {path}.", f"known keys in [{sec}]: {', '.join(DEFAULTS[sec])}")
+            like = DEFAULTS[sec][k]
+            if isinstance(like, (int, float)) and not isinstance(like, bool) and isinstance(v, (int, float)):
+                v = type(like)(v)
+            data[sec][k] = v
+
+
+def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str] | None = None,
+                env: dict[str, str] | None = None) -> Config:
+    """Defaults, then the TOML file (``path`` or ./storygen.toml if present), then env secrets, then overrides."""
+    env = os.environ if env is None else env
+    data = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        _merge_file(data, Path(path))
+    elif Path("storygen.toml").is_file():
+        _merge_file(data, Path("storygen.toml"))
+    for (sec, key), var in SECRET_ENV.items():
+        if not data[sec].get(key) and env.get(var):
+            data[sec][key] = env[var]
+    cfg = Config(data)
+    return cfg.with_overrides(overrides or [])

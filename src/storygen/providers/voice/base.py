@@ -1,0 +1,28 @@
+"""The voice protocol: text in, a WAV file (and word timings where the engine knows them) out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from storygen.models import WordTiming
+
+
+@dataclass(frozen=True)
+class Speech:
+    wav: Path  # mono WAV as synthesised (before post-processing)
+    sample_rate: int
+    words: list[WordTiming] | None  # timings in ``wav``'s time base, one per script word; None = unknown
+    model: str = ""
+    voice: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Voice(Protocol):
+    name: str
+    version: str
+
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral") -> Speech:
+        ...
