@@ -1,0 +1,1 @@
+"""Media helpers: the ffmpeg runner, audio post-processing, caption rendering and the final cut."""
