@@ -1,0 +1,160 @@
+"""Validate what the user hands us (idea text, --idea-file, --script, --voice, --images) and copy it into
+the story folder, so later runs (and resumed runs) see the same inputs without the flags."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from storygen.config import Config
+from storygen.errors import InputError
+from storygen.models import StoryIdea
+from storygen.stages.base import RunOptions
+from storygen.workspace import Story, hash_file, write_bytes, write_json, write_text
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
+IDEA_TXT, IDEA_JSON = "idea/input.txt", "idea/input.json"
+USER_SCRIPT = "script/user_script.txt"
+USER_VOICE_DIR, USER_IMAGES_DIR = "voice/user", "keyframes/user"
+
+
+def clean_idea(text: str, cfg: Config) -> str:
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise InputError("The idea is empty.", 'pass an idea in quotes, e.g. storygen make "A lighthouse keeper finds a message in a bottle".')
+    limit = int(cfg.get("idea.hard_max_chars", 10000))
+    if len(text) > limit:
+        raise InputError(f"The idea is {len(text):,} characters long; the limit is {limit:,}.",
+                         "shorten it to a paragraph or two (long ideas up to the limit are condensed automatically).")
+    return text
+
+
+def read_text_file(path: Path, what: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} '{path}' does not exist.", "check the path.") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} '{path}' is a folder, not a file.", "pass a text file.") from None
+    except PermissionError:
+        raise InputError(f"{what} '{path}' cannot be read (permission denied).", "check the file's permissions.") from None
+    if b"\x00" in data:
+        raise InputError(f"{what} '{path}' is binary, not text.", "pass a UTF-8 text file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} '{path}' is not UTF-8 text.", "save it as UTF-8 and try again.") from None
+    if not text.strip():
+        raise InputError(f"{what} '{path}' is empty.", "write the text into it, or leave the option out.")
+    return text
+
+
+def _replace_guard(story: Story, rel: str, new: bytes, force: bool, what: str) -> None:
+    cur = story.path(rel)
+    if cur.exists() and cur.read_bytes() != new and not force:
+        raise InputError(f"This story folder already holds a different {what}.",
+                         f"pass --force to replace it, or choose a new -o folder.")
+
+
+def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: bool = False) -> None:
+    """Copy the user's inputs into the story folder (atomically); refuse to silently replace different ones."""
+    if opts.idea is not None:
+        text = clean_idea(opts.idea, cfg)
+        _replace_guard(story, IDEA_TXT, text.encode(), force, "idea")
+        story.path(IDEA_JSON).unlink(missing_ok=True)
+        write_text(story.path(IDEA_TXT), text)
+    elif opts.idea_file is not None:
+        raw = read_text_file(opts.idea_file, "Idea file")
+        try:
+            data = json.loads(raw)
+            if isinstance(data, list) and data:  # a file from `storygen ideas N`: take the best (first) one
+                data = data[0]
+            idea = StoryIdea.model_validate(data)
+        except json.JSONDecodeError as e:
+            raise InputError(f"Idea file '{opts.idea_file}' is not JSON (line {e.lineno}).", "pass a file written by `storygen ideas`.") from None
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise InputError(f"Idea file '{opts.idea_file}' is invalid: {'.'.join(map(str, first['loc']))}: {first['msg']}.",
+                             "fix that field, or generate one with `storygen ideas 1 -o idea.json`.") from None
+        data = (json.dumps(idea.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
+        _replace_guard(story, IDEA_JSON, data, force, "idea")
+        story.path(IDEA_TXT).unlink(missing_ok=True)
+        write_bytes(story.path(IDEA_JSON), data)
+    elif not (story.path(IDEA_TXT).exists() or story.path(IDEA_JSON).exists()):
+        raise InputError("No idea given.", 'pass one: storygen make "your idea" (or --idea-file FILE).')
+
+    if opts.script_file is not None:
+        text = read_text_file(opts.script_file, "Script file")
+        if not any(ch.isalpha() for ch in text):
+            raise InputError(f"Script file '{opts.script_file}' has no words in it.", "pass a script with spoken words.")
+        write_text(story.path(USER_SCRIPT), text.strip() + "\n")
+
+    if opts.voice_file is not None:
+        src = opts.voice_file
+        if not src.is_file():
+            raise InputError(f"Voice file '{src}' does not exist or is not a file.", "pass an audio file (wav, mp3, m4a, flac).")
+        try:
+            with open(src, "rb") as fh:
+                fh.read(1)
+        except OSError as e:
+            raise InputError(f"Voice file '{src}' cannot be read ({e.strerror}).", "check the file's permissions.") from None
+        from storygen.media.ffmpeg import probe
+
+        try:
+            info = probe(src)
+        except Exception:  # noqa: BLE001
+            info = None
+        if info is None or not info.has_audio or info.duration <= 0.2:
+            raise InputError(f"Voice file '{src}' is not a readable audio file.", "pass a real recording (wav, mp3, m4a, flac).")
+        dst_dir = story.path(USER_VOICE_DIR)
+        shutil.rmtree(dst_dir, ignore_errors=True)
+        write_bytes(dst_dir / f"voice{src.suffix.lower() or '.audio'}", src.read_bytes())
+
+    if opts.images_dir is not None:
+        copy_images(story, opts.images_dir)
+
+
+def copy_images(story: Story, src: Path) -> list[Path]:
+    from PIL import Image, UnidentifiedImageError
+
+    if not src.is_dir():
+        raise InputError(f"Images folder '{src}' does not exist or is not a folder.", "pass a folder of PNG or JPEG keyframes.")
+    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise InputError(f"Images folder '{src}' holds no images.", f"put {', '.join(IMAGE_EXTS)} files in it (used in name order).")
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                im.load()
+                if im.width < 64 or im.height < 64:
+                    raise InputError(f"Image '{f}' is only {im.width}x{im.height}.", "use keyframes at least 512 pixels on the short side.")
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise InputError(f"Image '{f}' is corrupt or not an image ({e.__class__.__name__}).", "replace or remove that file.") from None
+    dst = story.path(USER_IMAGES_DIR)
+    if dst.exists():
+        shutil.rmtree(dst)
+    out = []
+    for i, f in enumerate(files):
+        out.append(write_bytes(dst / f"{i:03d}{f.suffix.lower()}", f.read_bytes()))
+    return out
+
+
+def user_images(story: Story) -> list[Path]:
+    d = story.path(USER_IMAGES_DIR)
+    return sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS) if d.is_dir() else []
+
+
+def user_voice(story: Story) -> Path | None:
+    d = story.path(USER_VOICE_DIR)
+    files = sorted(d.iterdir()) if d.is_dir() else []
+    return files[0] if files else None
+
+
+def file_hash_or_none(p: Path) -> str | None:
+    return hash_file(p) if p.exists() else None
+
+
+__all__ = ["stage_user_inputs", "user_images", "user_voice", "clean_idea", "read_text_file", "write_json"]

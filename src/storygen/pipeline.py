@@ -1,0 +1,124 @@
+"""The ordered stages, and for each one the decision to run or skip.
+
+A stage's key is the hash of its inputs' content, its settings and its code version. If the manifest
+holds the same key and every promised output exists, the stage is skipped. Outputs edited by hand are
+kept (reported as "edited"), and everything downstream of them re-runs because their inputs changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from storygen import __version__
+from storygen.stages import ALL_STAGES
+from storygen.stages.base import Context, Stage
+from storygen.workspace import STAGES, hash_obj, hash_paths
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StageState:
+    name: str
+    state: str  # done | edited | stale | missing
+    why: str
+
+
+def stage_key(stage: Stage, ctx: Context) -> tuple[str, dict[str, str], dict[str, Any]]:
+    inputs = hash_paths(stage.inputs(ctx), ctx.story.root)
+    settings = stage.settings(ctx)
+    key = hash_obj({"stage": stage.name, "code": stage.code_version, "inputs": inputs, "settings": settings})
+    return key, inputs, settings
+
+
+def assess(stage: Stage, ctx: Context, manifest: dict[str, Any]) -> StageState:
+    entry = manifest.get("stages", {}).get(stage.name)
+    if not entry:
+        return StageState(stage.name, "missing", "never run")
+    missing = [p for p in stage.outputs(ctx) if not p.exists()]
+    if missing:
+        return StageState(stage.name, "stale", f"output missing: {missing[0].relative_to(ctx.story.root).as_posix()}")
+    key, inputs, settings = stage_key(stage, ctx)
+    if entry.get("key") != key:
+        old_in, old_set = entry.get("inputs", {}), entry.get("settings", {})
+        changed = sorted(k for k in set(inputs) | set(old_in) if inputs.get(k) != old_in.get(k))
+        if changed:
+            return StageState(stage.name, "stale", f"input changed: {changed[0]}")
+        diff = sorted(k for k in set(settings) | set(old_set) if settings.get(k) != old_set.get(k))
+        if diff:
+            return StageState(stage.name, "stale", f"setting changed: {diff[0]}")
+        return StageState(stage.name, "stale", "stage code changed")
+    now = hash_paths(stage.outputs(ctx), ctx.story.root)
+    edited = sorted(k for k, v in now.items() if entry.get("outputs", {}).get(k) not in (None, v))
+    if edited:
+        return StageState(stage.name, "edited", f"edited by hand: {edited[0]} (kept)")
+    return StageState(stage.name, "done", "up to date")
+
+
+def select(until: str | None = None) -> list[Stage]:
+    stages = list(ALL_STAGES)
+    if until:
+        stages = stages[: STAGES.index(until) + 1]
+    return stages
+
+
+def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | None = None, force: bool = False,
+                 emit: Callable[[Event], None] = lambda e: None) -> dict[str, Any]:
+    """Run (or skip) each stage in order. Returns a summary: {stage: {"ran": bool, "seconds": float, ...}}."""
+    stages = select(until)
+    from_idx = STAGES.index(from_stage) if from_stage else None
+    emit({"event": "plan", "stages": [s.name for s in stages]})
+    summary: dict[str, Any] = {}
+    for stage in stages:
+        manifest = ctx.story.load_manifest()
+        forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
+        state = assess(stage, ctx, manifest)
+        if not forced and state.state in ("done", "edited"):
+            emit({"event": "skip", "stage": stage.name, "why": state.why})
+            summary[stage.name] = {"ran": False, "why": state.why}
+            continue
+        why = "forced" if forced else state.why
+        emit({"event": "start", "stage": stage.name, "why": why})
+        t0 = time.perf_counter()
+
+        def progress(fraction: float, message: str = "", _name: str = stage.name) -> None:
+            emit({"event": "progress", "stage": _name, "fraction": round(float(fraction), 4), "message": message})
+
+        ctx.progress = progress
+        key, inputs, settings = stage_key(stage, ctx)
+        result = stage.run(ctx)
+        seconds = time.perf_counter() - t0
+        # inputs are hashed again after the run: a stage may create its own inputs (copied user files)
+        key, inputs, settings = stage_key(stage, ctx)
+        ctx.story.record_stage(stage.name, {
+            "key": key,
+            "provider": result.provider,
+            "version": result.version,
+            "storygen": __version__,
+            "settings": settings,
+            "inputs": inputs,
+            "outputs": hash_paths(result.outputs, ctx.story.root),
+            "seconds": round(seconds, 3),
+            "finished": time.time(),
+            "info": result.info,
+        })
+        emit({"event": "done", "stage": stage.name, "seconds": round(seconds, 3), "provider": result.provider})
+        summary[stage.name] = {"ran": True, "seconds": round(seconds, 3), "provider": result.provider}
+    return summary
+
+
+def story_status(ctx: Context) -> list[StageState]:
+    manifest = ctx.story.load_manifest()
+    out: list[StageState] = []
+    upstream_dirty = False
+    for stage in ALL_STAGES:
+        st = assess(stage, ctx, manifest)
+        if upstream_dirty and st.state in ("done", "edited"):
+            st = StageState(stage.name, "stale", "an earlier stage re-runs first; this one runs again if that changes its inputs")
+        if st.state in ("stale", "missing"):
+            upstream_dirty = True
+        out.append(st)
+    return out

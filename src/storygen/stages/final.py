@@ -1,0 +1,116 @@
+"""Stage 7 - final: the finished short. One video encode (captions burned in, Ken Burns moves and
+crossfades), music ducked under the voice, loudness at the platform target, plus a thumbnail, the
+caption files and metadata.json at the top of the story folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from storygen import __version__
+from storygen.errors import InputError
+from storygen.media.ffmpeg import probe
+from storygen.models import ScenePlan, StoryIdea
+from storygen.stages.base import Context, Stage, StageResult
+from storygen.workspace import read_json, write_bytes, write_json
+
+CAPTION_COPIES = {"captions.srt": "captions/captions.srt", "captions.vtt": "captions/captions.vtt",
+                  "captions.ass": "captions/captions.ass"}
+RENDER_KEYS = ("width", "height", "fps", "crossfade", "preset", "crf", "loudness", "true_peak", "music",
+               "music_gain_db", "duck_ratio")
+
+
+def music_source(ctx: Context) -> Path | None:
+    m = str(ctx.cfg.get("render.music"))
+    if m in ("generated", "none", ""):
+        return None
+    p = Path(m).expanduser()
+    if not p.is_file():
+        raise InputError(f"Music file '{m}' (render.music) does not exist.", "set render.music to an audio file, 'generated' or 'none'.")
+    return p
+
+
+class FinalStage(Stage):
+    name = "final"
+
+    def inputs(self, ctx: Context):
+        ins = [ctx.p("idea/idea.json"), ctx.p("scenes/scenes.json"), ctx.p("clips"), ctx.p("keyframes"),
+               ctx.p("voice/voice.wav"), ctx.p("captions/captions.ass"), ctx.p("captions/captions.srt"),
+               ctx.p("captions/captions.vtt")]
+        m = music_source(ctx)
+        return ins + ([m] if m else [])
+
+    def settings(self, ctx: Context):
+        r = ctx.cfg.public_section("render")
+        return {"render": {k: r[k] for k in RENDER_KEYS}, "providers": _providers(ctx)}
+
+    def outputs(self, ctx: Context):
+        return [ctx.p(n) for n in ("final.mp4", "thumbnail.jpg", "captions.srt", "captions.vtt", "captions.ass", "metadata.json")]
+
+    def run(self, ctx: Context) -> StageResult:
+        from storygen.media.fonts import caption_font
+        from storygen.media.music import generate_music_bed
+        from storygen.media.render import RenderJob, Segment, render
+        from storygen.media.thumbnail import make_thumbnail, pick_strongest
+
+        idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
+        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
+        clips = read_json(ctx.p("clips/clips.json"))["clips"]
+        r = ctx.cfg.section("render")
+        voice = ctx.p("voice/voice.wav")
+        total = probe(voice).duration
+        xf = float(r["crossfade"])
+        # each segment but the last runs on for one crossfade into the next; sum - (n-1)*xf == voice length
+        segments = []
+        for i, c in enumerate(clips):
+            scene = plan.scenes[i]
+            dur = scene.duration + (xf if i < len(clips) - 1 else 0.0)
+            segments.append(Segment(kind=c["kind"], path=ctx.story.root / c["path"], duration=dur, move=c.get("move", {})))
+
+        music = music_source(ctx)
+        if music is None and r["music"] == "generated":
+            ctx.progress(0.02, "composing the music bed")
+            music = generate_music_bed(ctx.p("final/music.wav"), total + 1.0, plan.scenes[0].mood if plan.scenes else idea.tone,
+                                       seed=int(ctx.cfg.get("keyframes.seed")))
+        family, fonts_dir, ttf = caption_font()
+        job = RenderJob(
+            segments=segments, voice_wav=voice, ass_path=ctx.p("captions/captions.ass"), fonts_dir=fonts_dir,
+            out_path=ctx.p("final.mp4"), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
+            crossfade=xf, preset=str(r["preset"]), crf=int(r["crf"]), threads=int(r["threads"]),
+            loudness=float(r["loudness"]), true_peak=float(r["true_peak"]), music_gain_db=float(r["music_gain_db"]),
+            duck_ratio=float(r["duck_ratio"]),
+        )
+        result = render(job, on_progress=lambda f: ctx.progress(0.05 + 0.9 * f, "rendering"))
+
+        keyframes = [ctx.p(f"keyframes/scene_{s.index:02d}.png") for s in plan.scenes]
+        make_thumbnail(pick_strongest(keyframes), idea.title, ctx.p("thumbnail.jpg"), font_path=ttf,
+                       width=int(r["width"]), height=int(r["height"]))
+        for top, src in CAPTION_COPIES.items():
+            write_bytes(ctx.p(top), ctx.p(src).read_bytes())
+        write_json(ctx.p("metadata.json"), build_metadata(ctx, idea, result.duration))
+        shutil.rmtree(ctx.p("final/tmp"), ignore_errors=True)
+        return StageResult(self.outputs(ctx), provider="ffmpeg", version=__version__, info={
+            "duration": round(result.duration, 3), "render_seconds": round(result.seconds, 2),
+            "loudness": result.loudness, "true_peak": result.true_peak, "passes": result.passes, "frames": result.frames})
+
+
+def _providers(ctx: Context) -> dict[str, str]:
+    manifest = ctx.story.load_manifest().get("stages", {})
+    return {k: v.get("provider", "") for k, v in manifest.items() if k != "final"}
+
+
+def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
+    tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone)]
+    tags += ["#shorts", "#storytime", "#story"]
+    tags = list(dict.fromkeys(t for t in tags if len(t) > 1))
+    return {
+        "title": idea.title,
+        "description": f"{idea.logline}\n\n{' '.join(tags)}",
+        "hashtags": tags,
+        "duration": round(duration, 3),
+        "resolution": f"{ctx.cfg.get('render.width')}x{ctx.cfg.get('render.height')}",
+        "platforms": idea.audience.platforms,
+        "score": idea.potential.overall,
+        "providers": _providers(ctx),
+        "storygen": __version__,
+    }

@@ -1,0 +1,45 @@
+"""Stage 1 - idea: the user's idea becomes a typed StoryIdea (title, tone, theme, narrator, audience, score)."""
+
+from __future__ import annotations
+
+from storygen.inputs import IDEA_JSON, IDEA_TXT
+from storygen.models import StoryIdea
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.workspace import read_json, write_json
+
+
+def writer_settings(ctx: Context) -> dict:
+    s = ctx.cfg.public_section("writer")
+    s.pop("timeout", None), s.pop("max_retries", None), s.pop("threads", None), s.pop("gpu_layers", None)
+    return s
+
+
+class IdeaStage(Stage):
+    name = "idea"
+
+    def inputs(self, ctx: Context):
+        return [ctx.p(IDEA_JSON) if ctx.p(IDEA_JSON).exists() else ctx.p(IDEA_TXT)]
+
+    def settings(self, ctx: Context):
+        if ctx.p(IDEA_JSON).exists():
+            return {"source": "file"}
+        return {"writer": writer_settings(ctx), "idea": ctx.cfg.public_section("idea")}
+
+    def outputs(self, ctx: Context):
+        return [ctx.p("idea/idea.json")]
+
+    def run(self, ctx: Context) -> StageResult:
+        out = ctx.p("idea/idea.json")
+        if ctx.p(IDEA_JSON).exists():
+            idea = StoryIdea.model_validate(read_json(ctx.p(IDEA_JSON)))
+            write_json(out, idea)
+            return StageResult([out], provider="file", info={"title": idea.title})
+        from storygen.writing import generate_idea
+
+        writer = get_provider("writer", ctx.cfg)
+        ctx.progress(0.05, "thinking up the story")
+        idea, comps = generate_idea(writer, ctx.p(IDEA_TXT).read_text(encoding="utf-8"), ctx.cfg)
+        write_json(out, idea)
+        return StageResult([out], provider=writer.name, version=writer.version,
+                           info={"title": idea.title, "overall_score": idea.potential.overall, **usage_info(comps)})

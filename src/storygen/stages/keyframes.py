@@ -1,0 +1,91 @@
+"""Stage 6b - keyframes: one still per scene from the image provider (or the user's --images), each
+checked by the vision judge; below the threshold it is regenerated with a new seed, at most N tries.
+
+Per-scene caching: a scene whose prompt, seed and settings did not change keeps its image.
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageOps
+
+from storygen.inputs import USER_IMAGES_DIR, user_images
+from storygen.models import ScenePlan
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult
+from storygen.workspace import atomic_path, hash_file, hash_obj, read_json, write_json
+
+OUT_W, OUT_H = 1080, 1920
+
+
+class KeyframesStage(Stage):
+    name = "keyframes"
+    code_version = "1"
+
+    def inputs(self, ctx: Context):
+        ins = [ctx.p("scenes/scenes.json")]
+        if user_images(ctx.story):
+            ins.append(ctx.p(USER_IMAGES_DIR))
+        return ins
+
+    def settings(self, ctx: Context):
+        if user_images(ctx.story):
+            return {"source": "folder", "vision": ctx.cfg.public_section("vision")}
+        return {"keyframes": ctx.cfg.public_section("keyframes"), "vision": ctx.cfg.public_section("vision")}
+
+    def outputs(self, ctx: Context):
+        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
+        return [ctx.p(f"keyframes/scene_{s.index:02d}.png") for s in plan.scenes] + [ctx.p("keyframes/verdicts.json")]
+
+    def run(self, ctx: Context) -> StageResult:
+        from storygen.gate import gate_keyframe
+
+        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
+        given = user_images(ctx.story)
+        judge = get_provider("vision", ctx.cfg)
+        k = ctx.cfg.section("keyframes")
+        v = ctx.cfg.section("vision")
+        index_path = ctx.p("keyframes/index.json")
+        index = read_json(index_path) if index_path.exists() else {}
+        verdicts: dict = {}
+        accepted: list[Image.Image] = []
+        gen = None if given else get_provider("images", ctx.cfg)
+        n = len(plan.scenes)
+        for i, scene in enumerate(plan.scenes):
+            out = ctx.p(f"keyframes/scene_{scene.index:02d}.png")
+            if given:
+                src = given[i % len(given)]
+                key = hash_obj({"file": hash_file(src)})
+            else:
+                key = hash_obj({"scene": scene.model_dump(mode="json"), "style": plan.style.model_dump(mode="json"),
+                                "k": ctx.cfg.public_section("keyframes"), "v": ctx.cfg.public_section("vision"), "gen": gen.version})
+            cached = index.get(out.name)
+            if cached and cached.get("key") == key and out.exists() and hash_file(out) == cached.get("sha"):
+                verdicts[out.name] = cached.get("verdicts", [])
+                with Image.open(out) as im:
+                    accepted.append(im.convert("RGB").copy())
+                ctx.progress((i + 1) / n, f"scene {i + 1}/{n} (kept)")
+                continue
+            ctx.progress(i / n, f"scene {i + 1}/{n}")
+            if given:
+                with Image.open(src) as im:
+                    img = ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
+                verdict = judge.judge(img, scene.prompt, others=accepted)
+                log = [{"seed": None, "prompt": scene.prompt, **verdict.model_dump()}]
+            else:
+                def make(seed: int, prompt: str, _scene=scene):
+                    sc = _scene.model_copy(update={"prompt": prompt, "seed": seed})
+                    im = gen.generate(sc, plan.style, width=int(k["width"]) if gen.name != "procedural" else OUT_W,
+                                      height=int(k["height"]) if gen.name != "procedural" else OUT_H, seed=seed)
+                    return ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
+
+                img, log = gate_keyframe(make, judge, scene, threshold=float(v["threshold"]), max_tries=int(v["max_tries"]),
+                                         others=accepted)
+            with atomic_path(out) as tmp:
+                img.save(tmp, format="PNG", compress_level=1)
+            accepted.append(img)
+            verdicts[out.name] = log
+            index[out.name] = {"key": key, "sha": hash_file(out), "verdicts": log}
+            write_json(index_path, index)
+        write_json(ctx.p("keyframes/verdicts.json"), verdicts)
+        return StageResult(self.outputs(ctx), provider="folder" if given else gen.name,
+                           version="" if given else gen.version, info={"judge": judge.name, "scenes": n})

@@ -1,0 +1,39 @@
+"""Stage 3 - revised: the script made clear for the voice (numbers spelled out, long sentences split).
+
+``revised/script.txt`` is the file to edit by hand: an edit re-runs only the stages after this one.
+"""
+
+from __future__ import annotations
+
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.stages.idea import writer_settings
+from storygen.workspace import write_text
+
+
+class ReviseStage(Stage):
+    name = "revised"
+
+    def inputs(self, ctx: Context):
+        return [ctx.p("script/script.txt")]
+
+    def settings(self, ctx: Context):
+        s = {"revise": ctx.cfg.public_section("revise"), "voice_provider": ctx.cfg.get("voice.provider")}
+        if ctx.cfg.get("revise.llm"):
+            s["writer"] = writer_settings(ctx)
+        return s
+
+    def outputs(self, ctx: Context):
+        return [ctx.p("revised/script.txt"), ctx.p("revised/changes.md")]
+
+    def run(self, ctx: Context) -> StageResult:
+        from storygen.writing import count_words, revise_script
+
+        writer = get_provider("writer", ctx.cfg) if ctx.cfg.get("revise.llm") else None
+        text = ctx.p("script/script.txt").read_text(encoding="utf-8")
+        revised, changes, comps = revise_script(writer, text, ctx.cfg)
+        write_text(ctx.p("revised/changes.md"), changes)
+        write_text(ctx.p("revised/script.txt"), revised.strip() + "\n")
+        return StageResult(self.outputs(ctx), provider=writer.name if writer else "rules",
+                           version=writer.version if writer else "",
+                           info={"words": count_words(revised), **usage_info(comps)})

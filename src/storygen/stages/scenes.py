@@ -1,0 +1,56 @@
+"""Stage 6a - scenes: the scene plan that covers the voice's timeline, with a style bible."""
+
+from __future__ import annotations
+
+from storygen.inputs import user_images
+from storygen.media.ffmpeg import probe
+from storygen.models import StoryIdea, WordTiming
+from storygen.planning import plan_scenes, refine_with_writer
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.stages.idea import writer_settings
+from storygen.workspace import read_json, write_json
+
+
+def use_writer(ctx: Context) -> bool:
+    planner = ctx.cfg.get("scenes.planner")
+    if planner == "auto":  # the embedded model is too small to storyboard well; bigger writers do it
+        return ctx.cfg.get("writer.provider") != "llamacpp" or bool(ctx.cfg.get("writer.model"))
+    return planner == "writer"
+
+
+class ScenesStage(Stage):
+    name = "scenes"
+
+    def inputs(self, ctx: Context):
+        return [ctx.p("idea/idea.json"), ctx.p("captions/words.json"), ctx.p("voice/voice.wav")]
+
+    def settings(self, ctx: Context):
+        s = {"scenes": ctx.cfg.public_section("scenes"), "seed": ctx.cfg.get("keyframes.seed"),
+             "user_images": len(user_images(ctx.story))}
+        if use_writer(ctx):
+            s["writer"] = writer_settings(ctx)
+        return s
+
+    def outputs(self, ctx: Context):
+        return [ctx.p("scenes/scenes.json")]
+
+    def run(self, ctx: Context) -> StageResult:
+        idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
+        words = [WordTiming.model_validate(w) for w in read_json(ctx.p("captions/words.json"))]
+        total = probe(ctx.p("voice/voice.wav")).duration
+        sc = ctx.cfg.section("scenes")
+        count = len(user_images(ctx.story)) or int(sc["count"])
+        plan = plan_scenes(idea, words, total, min_s=float(sc["min_seconds"]), max_s=float(sc["max_seconds"]),
+                           count=count, seed=int(ctx.cfg.get("keyframes.seed")))
+        info: dict = {}
+        provider = "deterministic"
+        version = ""
+        if use_writer(ctx):
+            writer = get_provider("writer", ctx.cfg)
+            ctx.progress(0.2, "storyboarding with the writer")
+            plan, comps = refine_with_writer(plan, idea, writer, max_retries=int(ctx.cfg.get("writer.max_retries")))
+            provider, version, info = writer.name, writer.version, usage_info(comps)
+        write_json(ctx.p("scenes/scenes.json"), plan)
+        info.update(scenes=len(plan.scenes), duration=round(total, 3))
+        return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)

@@ -1,0 +1,67 @@
+"""Stage 4 - voice: narration from the voice provider (or the user's --voice file), then loudness
+normalised to the spec's -16 LUFS, silences trimmed, long pauses shortened, 0.5 s / 1.0 s padding."""
+
+from __future__ import annotations
+
+import json
+
+from storygen.inputs import USER_VOICE_DIR, user_voice
+from storygen.models import StoryIdea, WordTiming
+from storygen.providers.registry import get_provider
+from storygen.stages.base import Context, Stage, StageResult
+from storygen.workspace import read_json, write_json
+
+POST_KEYS = ("target_lufs", "pad_start", "pad_end", "max_pause")
+
+
+class VoiceStage(Stage):
+    name = "voice"
+
+    def inputs(self, ctx: Context):
+        ins = [ctx.p("revised/script.txt"), ctx.p("idea/idea.json")]
+        if user_voice(ctx.story):
+            ins.append(ctx.p(USER_VOICE_DIR))
+        return ins
+
+    def settings(self, ctx: Context):
+        v = ctx.cfg.public_section("voice")
+        post = {k: v[k] for k in POST_KEYS}
+        if user_voice(ctx.story):
+            return {"source": "file", "post": post}
+        return {"voice": v}
+
+    def outputs(self, ctx: Context):
+        return [ctx.p("voice/voice.wav"), ctx.p("voice/timings.json"), ctx.p("voice/stats.json")]
+
+    def run(self, ctx: Context) -> StageResult:
+        from storygen.media.audio import decode_to_wav, postprocess
+
+        raw = ctx.p("voice/raw.wav")
+        given = user_voice(ctx.story)
+        words: list[WordTiming] | None
+        if given:
+            ctx.progress(0.1, "reading your narration")
+            decode_to_wav(given, raw)
+            words, provider, version = None, "file", ""
+        else:
+            from storygen.writing import strip_audio_tags
+
+            idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
+            voice = get_provider("voice", ctx.cfg)
+            text = ctx.p("revised/script.txt").read_text(encoding="utf-8")
+            if voice.name != "elevenlabs":
+                text = strip_audio_tags(text)
+            ctx.progress(0.1, f"speaking with {voice.name}")
+            speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender)
+            words, provider, version = speech.words, voice.name, voice.version
+        ctx.progress(0.7, "normalising loudness, trimming, padding")
+        v = ctx.cfg.section("voice")
+        words, stats = postprocess(raw, ctx.p("voice/voice.wav"), words, **{k: float(v[k]) for k in POST_KEYS})
+        write_json(ctx.p("voice/timings.json"), [w.model_dump() for w in words] if words is not None else None)
+        write_json(ctx.p("voice/stats.json"), stats)
+        return StageResult(self.outputs(ctx), provider=provider, version=version, info={"post": stats})
+
+
+def load_timings(path) -> list[WordTiming] | None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return None if data is None else [WordTiming.model_validate(w) for w in data]
