@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 
 from storygen.config import Config, mask
@@ -26,10 +27,10 @@ def _has(mod: str) -> bool:
 def run_checks(cfg: Config) -> list[Check]:
     out: list[Check] = []
     try:
-        from storygen.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+        from storygen.media.ffmpeg import ffmpeg_exe
 
         exe = ffmpeg_exe()
-        filters = run_ffmpeg(["-filters"], what="ffmpeg -filters")
+        filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30).stdout
         have = set(re.findall(r"^\s*\S+\s+(\w+)\s", filters, flags=re.M))
         need = [f for f in ("ass", "xfade", "sidechaincompress", "loudnorm", "zoompan") if f not in have]
         out.append(Check("ffmpeg", not need, exe if not need else f"{exe} lacks: {', '.join(need)}", "every render"))

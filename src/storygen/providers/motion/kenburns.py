@@ -32,6 +32,12 @@ def move_for(camera: str, seed: int) -> dict[str, float]:
         c.update(zoom_from=z, zoom_to=z, y_from=0.5 - sign * drift, y_to=0.5 + sign * drift)
     else:  # static: a barely-there push so the frame still breathes
         c.update(zoom_from=1.0, zoom_to=1.04)
+    # keep the crop window inside the image: its centre may move at most 0.5 - 0.5/zoom off centre
+    for end in ("from", "to"):
+        margin = 0.5 - 0.5 / c[f"zoom_{end}"]
+        for axis in ("x", "y"):
+            k = f"{axis}_{end}"
+            c[k] = min(0.5 + margin * 0.95, max(0.5 - margin * 0.95, c[k]))
     return {k: round(v, 4) for k, v in c.items()}
 
 

@@ -1,0 +1,269 @@
+"""Script-to-speech word alignment: the recognised words give the times, the script gives the words.
+
+1. Both sides are expanded into matching tokens (``normalise_word``: "30" -> "thirty", "don't" -> "do not").
+2. ``difflib`` finds the exact-token skeleton; the gaps between exact runs are aligned by a small
+   Needleman-Wunsch with fuzzy similarity (ASR misspellings, split or joined words).
+3. Every script word gets a time: matched words from their heard words, unmatched words interpolated
+   between matched neighbours (by length) and flagged ``matched=False`` with a low confidence.
+4. ``refine_with_audio`` removes Whisper's systematic lag and snaps boundaries to pauses and energy dips.
+
+``alignment_confidence`` (the share of matched words) tells a voice in another language, or a voice
+file that reads another text, from a good alignment: it is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storygen.captions.text import normalise_word
+from storygen.models import WordTiming
+from storygen.providers.asr.base import HeardWord
+
+LOW_CONFIDENCE = 0.6  # below this share of matched words the alignment is reported as unreliable
+UNMATCHED_CONFIDENCE = 0.25
+# faster-whisper's word times (cross-attention DTW, 20 ms steps) come late by a near-constant amount.
+# Measured with benchmarks/alignment.py on tiny.en over Piper and espeak-ng speech.
+DEFAULT_LAG = 0.050
+
+
+def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
+    toks, owner = [], []
+    for i, w in enumerate(words):
+        for t in normalise_word(w).split():
+            toks.append(t)
+            owner.append(i)
+    return toks, owner
+
+
+def _sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    r = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    # a shared prefix counts for a lot with ASR spelling slips ("maras" / "mara", "colour" / "color")
+    if a[:3] == b[:3] and min(len(a), len(b)) >= 3:
+        r = max(r, 0.75)
+    return r
+
+
+def _nw(a: list[str], b: list[str], thr: float = 0.6) -> list[tuple[int, int, float]]:
+    """Needleman-Wunsch over two short token lists; returns matched (i, j, similarity) pairs."""
+    n, m = len(a), len(b)
+    if n == 0 or m == 0:
+        return []
+    if n * m > 250_000:  # a huge unmatched block: pair proportionally, no fuzzy search
+        return [(i, min(m - 1, i * m // n), _sim(a[i], b[min(m - 1, i * m // n)])) for i in range(n)
+                if _sim(a[i], b[min(m - 1, i * m // n)]) >= thr]
+    gap = -0.4
+    sim = np.array([[_sim(x, y) for y in b] for x in a])
+    score = np.where(sim >= thr, sim * 2.0, -0.6)
+    dp = np.zeros((n + 1, m + 1))
+    dp[:, 0] = gap * np.arange(n + 1)
+    dp[0, :] = gap * np.arange(m + 1)
+    bt = np.zeros((n + 1, m + 1), np.int8)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            opts = (dp[i - 1, j - 1] + score[i - 1, j - 1], dp[i - 1, j] + gap, dp[i, j - 1] + gap)
+            k = int(np.argmax(opts))
+            dp[i, j], bt[i, j] = opts[k], k
+    pairs = []
+    i, j = n, m
+    while i > 0 and j > 0:
+        k = bt[i, j]
+        if k == 0:
+            if sim[i - 1, j - 1] >= thr:
+                pairs.append((i - 1, j - 1, float(sim[i - 1, j - 1])))
+            i, j = i - 1, j - 1
+        elif k == 1:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+def match_tokens(script_toks: list[str], heard_toks: list[str]) -> list[tuple[int, int, float]]:
+    """Monotonic (script token, heard token, similarity) matches."""
+    sm = difflib.SequenceMatcher(None, script_toks, heard_toks, autojunk=False)
+    out: list[tuple[int, int, float]] = []
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            out += [(i1 + k, j1 + k, 1.0) for k in range(i2 - i1)]
+        elif tag == "replace":
+            out += [(i1 + i, j1 + j, s) for i, j, s in _nw(script_toks[i1:i2], heard_toks[j1:j2])]
+            # joined/split words: "every day" heard as "everyday"
+            if i2 - i1 != j2 - j1:
+                joined_s, joined_h = "".join(script_toks[i1:i2]), "".join(heard_toks[j1:j2])
+                if joined_s == joined_h:
+                    out = [p for p in out if not (i1 <= p[0] < i2)]
+                    for i in range(i1, i2):
+                        out.append((i, j1 + min(j2 - j1 - 1, (i - i1) * (j2 - j1) // (i2 - i1)), 0.9))
+    out.sort()
+    return out
+
+
+def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float = DEFAULT_LAG) -> list[WordTiming]:
+    """One timing per script word (captions show the script's words), from the recognised words."""
+    n = len(script_words)
+    if n == 0:
+        return []
+    s_toks, s_owner = _tokens(script_words)
+    h_words = [h for h in heard if normalise_word(h.word)]
+    h_toks, h_owner = _tokens([h.word for h in h_words])
+    matches = match_tokens(s_toks, h_toks) if s_toks and h_toks else []
+
+    # script word -> heard words it matched (with similarity)
+    got: dict[int, list[tuple[int, float]]] = {}
+    for si, hj, s in matches:
+        got.setdefault(s_owner[si], []).append((h_owner[hj], s))
+    # a heard word shared by several script words ("everyday" -> "every day") is split by length
+    share: dict[int, list[int]] = {}
+    for wi, lst in got.items():
+        for hj in {h for h, _ in lst}:
+            share.setdefault(hj, []).append(wi)
+
+    starts = np.full(n, np.nan)
+    ends = np.full(n, np.nan)
+    conf = np.full(n, UNMATCHED_CONFIDENCE)
+    for wi, lst in got.items():
+        hs = sorted({h for h, _ in lst})
+        a, b = h_words[hs[0]].start, max(h_words[h].end for h in hs)
+        owners = sorted(share[hs[0]]) if len(hs) == 1 else [wi]
+        if len(owners) > 1:
+            lens = np.array([len(script_words[o]) for o in owners], float)
+            edges = a + (b - a) * np.concatenate([[0], np.cumsum(lens)]) / lens.sum()
+            k = owners.index(wi)
+            a, b = edges[k], edges[k + 1]
+        starts[wi], ends[wi] = a, b
+        simv = float(np.mean([s for _, s in lst]))
+        prob = float(np.mean([h_words[h].probability for h in hs]))
+        conf[wi] = float(np.clip(0.5 * simv + 0.5 * simv * prob, 0.05, 1.0))
+    matched = ~np.isnan(starts)
+
+    # interpolate unmatched runs between matched neighbours, by word length
+    i = 0
+    total_end = max((h.end for h in h_words), default=0.0)
+    while i < n:
+        if matched[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not matched[j]:
+            j += 1
+        left = ends[i - 1] if i > 0 else (starts[j] - 0.3 * (j - i) if j < n else 0.0)
+        right = starts[j] if j < n else max(left, total_end) + (0.3 * (j - i) if total_end <= left else 0.0)
+        left = max(0.0, float(left))
+        right = max(left, float(right))
+        lens = np.array([len(w) + 1 for w in script_words[i:j]], float)
+        edges = left + (right - left) * np.concatenate([[0], np.cumsum(lens)]) / lens.sum()
+        starts[i:j], ends[i:j] = edges[:-1], edges[1:]
+        i = j
+
+    starts = np.maximum(0.0, starts - lag * matched)
+    ends = np.maximum(starts, ends - lag * matched)
+    out = [WordTiming(word=w, start=round(float(starts[k]), 3), end=round(float(ends[k]), 3),
+                      confidence=round(float(conf[k]), 3), matched=bool(matched[k])) for k, w in enumerate(script_words)]
+    return make_monotonic(out)
+
+
+def make_monotonic(words: list[WordTiming]) -> list[WordTiming]:
+    """No word starts before the previous one, none overlaps the next."""
+    out: list[WordTiming] = []
+    prev_start = 0.0
+    for w in words:
+        s = max(w.start, prev_start)
+        e = max(w.end, s)
+        out.append(w.model_copy(update={"start": round(s, 3), "end": round(e, 3)}))
+        prev_start = s
+    for k in range(len(out) - 1):
+        if out[k].end > out[k + 1].start:
+            out[k] = out[k].model_copy(update={"end": max(out[k].start, out[k + 1].start)})
+    return out
+
+
+def alignment_confidence(words: list[WordTiming]) -> float:
+    """Share of script words that were matched to recognised speech (1.0 = every word heard)."""
+    return sum(1 for w in words if w.matched) / len(words) if words else 0.0
+
+
+def alignment_report(words: list[WordTiming]) -> dict[str, Any]:
+    share = alignment_confidence(words)
+    return {
+        "matched_share": round(share, 3),
+        "mean_confidence": round(float(np.mean([w.confidence for w in words])) if words else 0.0, 3),
+        "unmatched_words": sum(1 for w in words if not w.matched),
+        "low_confidence": share < LOW_CONFIDENCE,
+    }
+
+
+# ---------------------------------------------------------------- refinement against the audio
+def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_rate: int = 16000, *,
+                      window: float = 0.12) -> list[WordTiming]:
+    """Snap matched word boundaries onto the audio: into pauses where there is one near the boundary,
+    else to the energy dip between two words, within ``window`` seconds. Unmatched words keep their
+    interpolated times, rescaled between their refined neighbours."""
+    if not words:
+        return words
+    if isinstance(wav, np.ndarray):
+        x, sr = wav.astype(np.float32), sample_rate
+    else:
+        from storygen.media.audio import load_mono
+
+        sr = 16000
+        x = load_mono(Path(wav), sr)
+    hop = int(0.005 * sr)
+    nfr = x.size // hop
+    if nfr < 4:
+        return words
+    fr = x[: nfr * hop].reshape(nfr, hop).astype(np.float64)
+    db = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-12)
+    db = np.convolve(db, np.ones(3) / 3, mode="same")  # 15 ms smoothing
+    loud = float(np.percentile(db, 95))
+    silence = db < max(loud - 35.0, -60.0)
+    w = int(window / 0.005)
+
+    def frame(t: float) -> int:
+        return int(np.clip(round(t / 0.005), 0, nfr - 1))
+
+    starts = np.array([x.start for x in words])
+    ends = np.array([x.end for x in words])
+    matched = np.array([x.matched for x in words])
+    n = len(words)
+    # first word onset / last word offset: nearest silence edge
+    for k in range(n + 1):
+        left_ok = k > 0 and matched[k - 1]
+        right_ok = k < n and matched[k]
+        if not (left_ok or right_ok):
+            continue
+        t0 = starts[k] if k < n else ends[k - 1]
+        if k > 0 and k < n:
+            t0 = 0.5 * (ends[k - 1] + starts[k]) if ends[k - 1] <= starts[k] else starts[k]
+        c = frame(t0)
+        lo, hi = max(0, c - w), min(nfr, c + w + 1)
+        seg = silence[lo:hi]
+        if seg.any():
+            # the silent run nearest to t0: the previous word ends at its start, this one starts at its end
+            idx = np.flatnonzero(seg) + lo
+            runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+            run = min(runs, key=lambda r: 0 if r[0] <= c <= r[-1] else min(abs(r[0] - c), abs(r[-1] - c)))
+            a, b = run[0] * 0.005, (run[-1] + 1) * 0.005
+            if k > 0 and left_ok:
+                ends[k - 1] = a if a > starts[k - 1] else ends[k - 1]
+            if k < n and right_ok:
+                starts[k] = b if (k + 1 >= n or b < ends[k]) else starts[k]
+        elif k > 0 and k < n and left_ok and right_ok:
+            # no pause: the energy dip, biased towards the ASR's boundary
+            dist = np.abs(np.arange(lo, hi) - c) / max(1, w)
+            cost = db[lo:hi] + 6.0 * dist
+            t = (lo + int(np.argmin(cost))) * 0.005
+            if starts[k - 1] < t < ends[k]:
+                ends[k - 1] = t
+                starts[k] = t
+    out = [wd.model_copy(update={"start": round(float(starts[k]), 3), "end": round(float(max(ends[k], starts[k])), 3)})
+           for k, wd in enumerate(words)]
+    return make_monotonic(out)

@@ -1,0 +1,244 @@
+"""SDXL keyframes through diffusers, as the spec shows (fp16 on CUDA, 30 steps, guidance 7.5).
+
+``keyframes.model`` is a hub id or a local diffusers folder; ``keyframes.refiner`` optionally adds
+the SDXL refiner as an ensemble of experts (base denoises the first 80 %, the refiner the rest),
+sharing text_encoder_2 and the VAE. The image is generated in a portrait bucket
+(``keyframes.width`` x ``keyframes.height``, 768x1344 by default) and centre-cropped/resized to exactly
+the requested size.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from storygen.config import Config
+from storygen.errors import ConfigError, InputError, ProviderError
+from storygen.models import Scene, StyleBible
+from storygen.providers import devices
+
+DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
+REFINER_SPLIT = 0.8  # base handles the first 80 % of the noise schedule when a refiner is set
+
+# rough colour names for palette hex codes: CLIP knows words, not hex
+_COLOUR_NAMES = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "silver": (192, 192, 192),
+    "red": (200, 30, 30), "crimson": (150, 20, 40), "orange": (240, 140, 30), "amber": (255, 190, 0),
+    "gold": (230, 190, 80), "yellow": (250, 230, 60), "olive": (110, 110, 30), "green": (40, 160, 60),
+    "teal": (0, 128, 128), "cyan": (60, 200, 220), "sky blue": (130, 190, 235), "blue": (40, 80, 200),
+    "navy": (20, 30, 80), "purple": (110, 40, 150), "violet": (170, 110, 220), "pink": (240, 140, 180),
+    "magenta": (200, 40, 160), "brown": (120, 70, 30), "beige": (225, 210, 170), "slate blue": (70, 90, 130),
+    "pale blue": (200, 215, 225), "dark navy": (25, 40, 70),
+}
+
+
+def colour_name(hex_code: str) -> str:
+    """Nearest plain colour word for ``#rrggbb`` (or the text itself when it is not a hex code)."""
+    h = hex_code.strip().lstrip("#")
+    if len(h) != 6:
+        return hex_code.strip()
+    try:
+        rgb = tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        return hex_code.strip()
+    return min(_COLOUR_NAMES, key=lambda n: sum((a - b) ** 2 for a, b in zip(_COLOUR_NAMES[n], rgb)))
+
+
+def build_prompt(scene: Scene, style: StyleBible) -> str:
+    """Scene prompt + art style + palette words + the description of every character the scene mentions."""
+    if not scene.prompt or not scene.prompt.strip():
+        raise InputError(f"Scene {scene.index} has an empty visual prompt.",
+                         "edit scenes/scenes.json to give it a prompt, or re-run the scenes stage")
+    parts = [scene.prompt.strip().rstrip(".,")]
+    if style.art_style:
+        parts.append(style.art_style.strip())
+    palette = scene.palette or style.palette
+    words: list[str] = []
+    for c in palette:
+        w = colour_name(c)
+        if w and w not in words:
+            words.append(w)
+    if words:
+        parts.append("colour palette of " + ", ".join(words[:5]))
+    haystack = f"{scene.prompt} {scene.text}".lower()
+    for ch in style.characters:
+        if ch.name and ch.name.lower() in haystack:
+            parts.append(f"{ch.name}: {ch.description}")
+    return ", ".join(p for p in parts if p)
+
+
+def fit_to(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Centre-crop ``image`` to the aspect of ``width``x``height`` and resize to exactly that size (RGB)."""
+    image = image.convert("RGB")
+    w, h = image.size
+    target = width / height
+    if abs(w / h - target) > 1e-6:
+        if w / h > target:  # too wide: trim the sides
+            nw = max(1, round(h * target))
+            x0 = (w - nw) // 2
+            image = image.crop((x0, 0, x0 + nw, h))
+        else:  # too tall: trim top and bottom
+            nh = max(1, round(w / target))
+            y0 = (h - nh) // 2
+            image = image.crop((0, y0, w, y0 + nh))
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    return image
+
+
+def _has_fp16_variant(folder: Path) -> bool:
+    return any(folder.rglob("*.fp16.safetensors"))
+
+
+def load_diffusers(cls: Any, ref: str, is_local: bool, dtype: Any, *, key: str, what: str, **kwargs: Any) -> Any:
+    """``cls.from_pretrained`` with use_safetensors and the fp16 variant when there is one; clear errors."""
+    import torch
+
+    want_variant = dtype == torch.float16 and (not is_local or _has_fp16_variant(Path(ref)))
+    if is_local and not (Path(ref) / "model_index.json").is_file():
+        raise ConfigError(f"'{ref}' is not a diffusers model folder (no model_index.json).",
+                          f"point {key} at the folder made by `huggingface-cli download ... --local-dir DIR` or save_pretrained")
+    attempts = [{"variant": "fp16"}, {}] if want_variant else [{}]
+    last: Exception | None = None
+    for extra in attempts:
+        try:
+            return cls.from_pretrained(ref, torch_dtype=dtype, use_safetensors=True, **extra, **kwargs)
+        except (OSError, ValueError, EnvironmentError) as e:  # noqa: UP024 - hub errors subclass OSError/ValueError
+            last = e
+            continue
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
+    if not is_local:
+        why = "Hugging Face is offline and it is not in the local cache" if offline else f"it could not be loaded ({type(last).__name__})"
+        raise ProviderError(f"The {what} model '{ref}' is not available: {why}.", devices.offline_fix(what, key, ref)) from last
+    raise ProviderError(f"The {what} model folder '{ref}' could not be loaded ({type(last).__name__}: {str(last)[:160]}).",
+                        f"check that {key} points at a complete diffusers folder with .safetensors weights") from last
+
+
+def apply_memory_options(pipe: Any, device: str, *, offload: bool, vae_tiling: bool) -> list[str]:
+    """SDPA is diffusers' default; xFormers when installed on CUDA; VAE tiling; model CPU offload. Returns what was applied."""
+    applied = ["sdpa"]
+    if device.startswith("cuda") and importlib.util.find_spec("xformers") is not None:
+        try:
+            pipe.enable_xformers_memory_efficient_attention()
+            applied = ["xformers"]
+        except Exception:  # noqa: BLE001 - a broken xformers build falls back to SDPA
+            pass
+    if vae_tiling:
+        vae = getattr(pipe, "vae", None)
+        if vae is not None and hasattr(vae, "enable_tiling"):
+            vae.enable_tiling()
+            applied.append("vae_tiling")
+    if offload and device.startswith("cuda"):
+        pipe.enable_model_cpu_offload(device=device)
+        applied.append("cpu_offload")
+    else:
+        pipe.to(device)
+    return applied
+
+
+class SDXLImages:
+    """keyframes.provider = "sdxl"."""
+
+    name = "sdxl"
+
+    def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
+        self.settings = dict(settings)
+        self.model_ref, self.is_local = devices.resolve_model(str(self.settings.get("model") or ""), DEFAULT_MODEL)
+        refiner = str(self.settings.get("refiner") or "").strip()
+        self.refiner_ref, self.refiner_local = devices.resolve_model(refiner, "") if refiner else ("", False)
+        self.steps = int(self.settings.get("steps", 30))
+        self.guidance = float(self.settings.get("guidance", 7.5))
+        self.bucket = (int(self.settings.get("width", 768)), int(self.settings.get("height", 1344)))
+        if self.steps < 1 or self.bucket[0] % 8 or self.bucket[1] % 8 or min(self.bucket) < 64:
+            raise ConfigError(f"keyframes steps={self.steps}, width x height={self.bucket[0]}x{self.bucket[1]} are not usable.",
+                              "use steps >= 1 and a width and height that are multiples of 8 (e.g. 768x1344)")
+        self.device = devices.pick_device(str(self.settings.get("device", "auto")))
+        self.offload = bool(self.settings.get("offload", False))
+        self.vae_tiling = bool(self.settings.get("vae_tiling", False))
+        self.lora = str(self.settings.get("lora") or "").strip()
+        import diffusers
+
+        self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
+        if self.refiner_ref:
+            self.version += f"+refiner:{Path(self.refiner_ref).name if self.refiner_local else self.refiner_ref}"
+        if self.lora:
+            self.version += f"+lora:{Path(self.lora).name}"
+        self.applied: list[str] = []
+
+    # -------------------------------------------------------------- loading
+    def _load(self) -> tuple[Any, Any]:
+        key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.device, self.offload, self.vae_tiling)
+        return devices.load_once(key, self._build)
+
+    def _build(self) -> tuple[Any, Any]:
+        from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+
+        dtype = devices.dtype_for(self.device, "fp16")
+        if self.device.startswith("cuda") and not self.offload:
+            need = 16.0 if self.refiner_ref else 12.0
+            smaller = ("set keyframes.refiner= (refiner off) or keyframes.offload=true" if self.refiner_ref
+                       else "set keyframes.offload=true (CPU offload) or use a quantized/distilled SDXL variant")
+            devices.check_vram(need * 0.7, "SDXL" + (" with the refiner" if self.refiner_ref else ""), smaller, self.device)
+        pipe = load_diffusers(StableDiffusionXLPipeline, self.model_ref, self.is_local, dtype,
+                              key="keyframes.model", what="SDXL")
+        if self.lora:
+            if importlib.util.find_spec("peft") is None:
+                raise ProviderError("keyframes.lora needs the 'peft' package, which is not installed.",
+                                    "pip install peft, or set keyframes.lora= to turn the LoRA off")
+            try:
+                pipe.load_lora_weights(self.lora)
+            except (OSError, ValueError, KeyError) as e:
+                raise ProviderError(f"The LoRA '{self.lora}' could not be loaded ({type(e).__name__}).",
+                                    "point keyframes.lora at an SDXL LoRA .safetensors file or folder") from e
+        refiner = None
+        if self.refiner_ref:
+            refiner = load_diffusers(StableDiffusionXLImg2ImgPipeline, self.refiner_ref, self.refiner_local, dtype,
+                                     key="keyframes.refiner", what="SDXL refiner",
+                                     text_encoder_2=pipe.text_encoder_2, vae=pipe.vae)
+        self.applied = apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=self.vae_tiling)
+        if refiner is not None:
+            apply_memory_options(refiner, self.device, offload=self.offload, vae_tiling=self.vae_tiling)
+        for p in (pipe, refiner):
+            if p is not None:
+                p.set_progress_bar_config(disable=True)
+        return pipe, refiner
+
+    # -------------------------------------------------------------- generation
+    def generate(self, scene: Scene, style: StyleBible, *, width: int, height: int, seed: int) -> Image.Image:
+        if width < 1 or height < 1:
+            raise InputError(f"Keyframe size {width}x{height} is not valid.", "ask for a positive width and height")
+        prompt = build_prompt(scene, style)
+        negative = (scene.negative_prompt or "").strip() or None
+        return self.generate_prompt(prompt, negative, width=width, height=height, seed=seed)
+
+    def generate_prompt(self, prompt: str, negative: str | None, *, width: int, height: int, seed: int) -> Image.Image:
+        import torch
+
+        pipe, refiner = self._load()
+        bw, bh = self.bucket
+        gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0xFFFFFFFFFFFF)
+        kw: dict[str, Any] = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=self.steps,
+                                  guidance_scale=self.guidance, width=bw, height=bh, generator=gen)
+        try:
+            with torch.inference_mode():
+                if refiner is None:
+                    image = pipe(**kw).images[0]
+                else:
+                    latents = pipe(**kw, denoising_end=REFINER_SPLIT, output_type="latent").images
+                    image = refiner(prompt=prompt, negative_prompt=negative, image=latents,
+                                    num_inference_steps=self.steps, guidance_scale=self.guidance,
+                                    denoising_start=REFINER_SPLIT, generator=gen).images[0]
+        except Exception as e:
+            if devices.is_oom(e):
+                devices.forget()
+                raise ProviderError(
+                    f"The GPU ran out of memory generating a {bw}x{bh} SDXL keyframe.",
+                    "set keyframes.offload=true, keyframes.vae_tiling=true, keyframes.refiner= (refiner off) or a smaller "
+                    "keyframes.width/height; finished keyframes are kept and a re-run resumes at this scene",
+                ) from e
+            raise
+        return fit_to(image, width, height)

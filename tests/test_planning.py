@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from storygen.models import ScenePlan, StoryIdea, WordTiming
+from storygen.planning import plan_scenes
+from storygen.providers.images.procedural import ProceduralImages
+from storygen.providers.motion.kenburns import KenBurnsMotion, move_for
+
+IDEA = StoryIdea(title="The Bottle", logline="A lighthouse keeper finds a message in a bottle.", tone="eerie", theme="memory")
+
+
+def _words(n: int, gap_every: int = 12) -> list[WordTiming]:
+    out, t = [], 0.5
+    for i in range(n):
+        w = f"word{i}" + ("." if i % gap_every == gap_every - 1 else "")
+        out.append(WordTiming(word=w, start=t, end=t + 0.3))
+        t += 0.38 + (0.3 if w.endswith(".") else 0)
+    return out
+
+
+def test_scenes_cover_the_timeline_exactly_and_cut_at_sentences():
+    words = _words(150)
+    total = words[-1].end + 1.0
+    plan = plan_scenes(IDEA, words, total)
+    assert plan.scenes[0].start == 0 and plan.scenes[-1].end == pytest.approx(total, abs=1e-3)
+    assert 5 <= len(plan.scenes) <= 12
+    for a, b in zip(plan.scenes, plan.scenes[1:]):
+        assert a.end == b.start
+        assert a.text.endswith(".")  # cut at a sentence end
+    assert len({s.camera for s in plan.scenes}) >= 3  # moves vary
+    assert ScenePlan.model_validate(plan.model_dump())  # round-trips
+
+
+def test_scene_count_can_be_fixed():
+    words = _words(60)
+    plan = plan_scenes(IDEA, words, words[-1].end + 1, count=3)
+    assert len(plan.scenes) == 3
+
+
+def test_procedural_art_is_deterministic_and_follows_mood():
+    plan = plan_scenes(IDEA, _words(40), 20.0, count=2)
+    gen = ProceduralImages()
+    s = plan.scenes[0]
+    a = np.asarray(gen.generate(s, plan.style, width=216, height=384, seed=5))
+    b = np.asarray(gen.generate(s, plan.style, width=216, height=384, seed=5))
+    c = np.asarray(gen.generate(s, plan.style, width=216, height=384, seed=6))
+    assert a.shape == (384, 216, 3)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    warm = s.model_copy(update={"mood": "warm", "palette": []})
+    d = np.asarray(gen.generate(warm, plan.style, width=216, height=384, seed=5)).astype(float)
+    assert d[..., 0].mean() - d[..., 2].mean() > a[..., 0].mean() - a[..., 2].mean()  # warmer = redder than eerie
+
+
+def test_kenburns_moves_vary_and_stay_in_frame(tmp_path):
+    moves = {cam: move_for(cam, 3) for cam in ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "static")}
+    assert len({tuple(sorted(m.items())) for m in moves.values()}) == 7
+    for m in moves.values():
+        for end in ("from", "to"):
+            z, x, y = m[f"zoom_{end}"], m[f"x_{end}"], m[f"y_{end}"]
+            assert z >= 1.0
+            half = 0.5 / z  # the crop window must stay inside the image
+            assert half <= x <= 1 - half + 1e-9 and half <= y <= 1 - half + 1e-9
+    scene = plan_scenes(IDEA, _words(20), 10.0, count=1).scenes[0]
+    clip = KenBurnsMotion().animate(tmp_path / "k.png", scene, tmp_path)
+    assert clip.kind == "kenburns" and clip.duration == pytest.approx(10.0)

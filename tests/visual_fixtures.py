@@ -1,0 +1,208 @@
+"""Tiny random-weight diffusers/transformers models, built from the real classes and saved with
+save_pretrained, so the providers load them through the same from_pretrained path users take.
+
+Nothing is downloaded: tokenizers are built from a vocabulary written here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+# ------------------------------------------------------------------ tokenizers
+def _bytes_to_unicode() -> list[str]:
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def tiny_clip_tokenizer():
+    """A CLIP BPE tokenizer over single byte-level characters (+ a few merges): ~520 tokens, ids < 1000."""
+    from transformers import CLIPTokenizer
+
+    chars = _bytes_to_unicode()
+    vocab: dict[str, int] = {}
+    for c in chars:
+        vocab[c] = len(vocab)
+    for c in chars:
+        vocab[c + "</w>"] = len(vocab)
+    merges = ["t h", "th e</w>", "a n", "an d</w>"]
+    for m in merges:
+        vocab["".join(m.split())] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[tuple(m.split()) for m in merges], model_max_length=77)
+
+
+def tiny_t5_tokenizer():
+    """A T5 (Unigram) tokenizer with a few dozen pieces."""
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    pieces += [(ch, -5.0) for ch in "abcdefghijklmnopqrstuvwxyz,.'"]
+    pieces += [("▁" + w, -3.0) for w in ("a", "the", "cat", "girl", "city", "night", "light", "rain", "slow", "zoom")]
+    return T5Tokenizer(vocab=pieces, extra_ids=0)
+
+
+def tiny_qwen2_tokenizer(extra_special: list[str]):
+    """A byte-level BPE tokenizer (Qwen2 style) over single bytes, plus special tokens."""
+    from transformers import Qwen2Tokenizer
+
+    chars = _bytes_to_unicode()
+    vocab = {c: i for i, c in enumerate(chars)}
+    merges = ["Ġ t", "Ġt h"]
+    for m in merges:
+        vocab["".join(m.split())] = len(vocab)
+    tok = Qwen2Tokenizer(vocab=vocab, merges=[tuple(m.split()) for m in merges], unk_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<|endoftext|>", *extra_special]})
+    return tok
+
+
+# ------------------------------------------------------------------ SDXL
+def build_sdxl(folder: Path) -> Path:
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80,
+        cross_attention_dim=64, norm_num_groups=8,
+    )
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1, beta_schedule="scaled_linear",
+                                       timestep_spacing="leading")
+    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, norm_num_groups=8,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, sample_size=64)
+    te_cfg = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-5,
+                            num_attention_heads=4, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
+                            hidden_act="gelu", projection_dim=32)
+    pipe = StableDiffusionXLPipeline(
+        vae=vae, text_encoder=CLIPTextModel(te_cfg), text_encoder_2=CLIPTextModelWithProjection(te_cfg),
+        tokenizer=tiny_clip_tokenizer(), tokenizer_2=tiny_clip_tokenizer(), unet=unet, scheduler=scheduler,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def build_sdxl_refiner(folder: Path) -> Path:
+    """A refiner like stabilityai's: only text_encoder_2, aesthetics-score conditioning."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLImg2ImgPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    torch.manual_seed(1)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=72,
+        cross_attention_dim=32, norm_num_groups=8,
+    )
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1, beta_schedule="scaled_linear",
+                                       timestep_spacing="leading")
+    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, norm_num_groups=8,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, sample_size=64)
+    te_cfg = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-5,
+                            num_attention_heads=4, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
+                            hidden_act="gelu", projection_dim=32)
+    pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=vae, text_encoder=None, text_encoder_2=CLIPTextModelWithProjection(te_cfg), tokenizer=None,
+        tokenizer_2=tiny_clip_tokenizer(), unet=unet, scheduler=scheduler, requires_aesthetics_score=True,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ LTX-Video
+def build_ltx(folder: Path) -> Path:
+    import torch
+    from diffusers import (AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXImageToVideoPipeline,
+                           LTXVideoTransformer3DModel)
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=32,
+    )
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1), spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False), decoder_inject_noise=(False,) * 5,
+        upsample_residual=(False,) * 4, upsample_factor=(1,) * 4, timestep_conditioning=False,
+        patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    )
+    tok = tiny_t5_tokenizer()
+    te = T5EncoderModel(T5Config(vocab_size=64, d_model=32, d_kv=8, num_heads=4, num_layers=1, d_ff=37,
+                                 pad_token_id=0, eos_token_id=1))
+    pipe = LTXImageToVideoPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=te,
+                                   tokenizer=tok, transformer=transformer)
+    pipe.save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ SVD
+def build_svd(folder: Path) -> Path:
+    import torch
+    from diffusers import (AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline,
+                           UNetSpatioTemporalConditionModel)
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        cross_attention_dim=32, num_attention_heads=8, projection_class_embeddings_input_dim=96,
+        addition_time_embed_dim=32,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, interpolation_type="linear",
+        num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1,
+        timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True,
+    )
+    vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                                       down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"], latent_channels=4)
+    image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=32, num_hidden_layers=2, num_attention_heads=4, image_size=224,
+        intermediate_size=37, patch_size=32))
+    fe = CLIPImageProcessor(crop_size=224, size=224)
+    pipe = StableVideoDiffusionPipeline(vae=vae, image_encoder=image_encoder, unet=unet, scheduler=scheduler,
+                                        feature_extractor=fe)
+    pipe.save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ session fixtures
+@pytest.fixture(scope="session")
+def tiny_sdxl(tmp_path_factory) -> Path:
+    return build_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_refiner(tmp_path_factory) -> Path:
+    return build_sdxl_refiner(tmp_path_factory.mktemp("tiny-sdxl-refiner"))
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx(tmp_path_factory) -> Path:
+    return build_ltx(tmp_path_factory.mktemp("tiny-ltx"))
+
+
+@pytest.fixture(scope="session")
+def tiny_svd(tmp_path_factory) -> Path:
+    return build_svd(tmp_path_factory.mktemp("tiny-svd"))
