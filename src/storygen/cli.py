@@ -137,6 +137,11 @@ def make(
         if e.errno == 28:  # ENOSPC
             _fail(StoryGenError("The disk is full.", "free some space and run the same command again; finished stages are kept."), cfg, debug)
         _fail(StoryGenError(f"{e.strerror or e}: {e.filename or ''}".strip(), "check the path and its permissions."), cfg, debug)
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - a bug: still one line, the traceback with --debug
+        _fail(StoryGenError(f"Internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                            "run again with --debug and report the traceback."), cfg, debug)
 
 
 @app.command()

@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from storygen import __version__
-from storygen.stages import ALL_STAGES
 from storygen.stages.base import Context, Stage
+from storygen.stages.captions import CaptionsStage
+from storygen.stages.clips import ClipsStage
+from storygen.stages.final import FinalStage
+from storygen.stages.idea import IdeaStage
+from storygen.stages.keyframes import KeyframesStage
+from storygen.stages.revise import ReviseStage
+from storygen.stages.scenes import ScenesStage
+from storygen.stages.script import ScriptStage
+from storygen.stages.voice import VoiceStage
 from storygen.workspace import STAGES, hash_obj, hash_paths
 
 Event = dict[str, Any]
+
+ALL_STAGES: tuple[Stage, ...] = (IdeaStage(), ScriptStage(), ReviseStage(), VoiceStage(), CaptionsStage(), ScenesStage(),
+                                 KeyframesStage(), ClipsStage(), FinalStage())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,103 @@
+"""Bad input gets one clear line, a non-zero exit, and nothing outside the story folder is touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+
+def _one_line_error(r) -> str:
+    assert r.returncode != 0
+    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], r.stderr  # progress lines may precede it
+    assert "Traceback" not in r.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("idea", ["", "   \n\t "])
+def test_empty_idea(tmp_path: Path, idea: str):
+    line = _one_line_error(run_cli("make", idea, "-o", str(tmp_path / "s")))
+    assert "empty" in line and "Fix:" in line
+
+
+def test_huge_idea(tmp_path: Path):
+    line = _one_line_error(run_cli("make", "x" * 20_000, "-o", str(tmp_path / "s")))
+    assert "20,000" in line
+
+
+def test_output_folder_that_is_not_a_story(tmp_path: Path):
+    mine = tmp_path / "photos"
+    mine.mkdir()
+    (mine / "a.jpg").write_bytes(b"1")
+    line = _one_line_error(run_cli("make", "an idea", "-o", str(mine)))
+    assert "not a story folder" in line
+    assert os.listdir(mine) == ["a.jpg"]
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert "is a file" in _one_line_error(run_cli("make", "an idea", "-o", str(f)))
+
+
+def test_bad_script_files(tmp_path: Path, idea_file: Path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    assert "empty" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--script", str(empty), "-o", str(tmp_path / "a")))
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\x01\x02PNG\x00")
+    assert "binary" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--script", str(binary), "-o", str(tmp_path / "b")))
+
+
+def test_bad_voice_files(tmp_path: Path, idea_file: Path, script_file: Path):
+    fake = tmp_path / "voice.wav"
+    fake.write_text("this is not audio")
+    line = _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(fake), "-o", str(tmp_path / "a")))
+    assert "not a readable audio file" in line
+    assert "does not exist" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--voice", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "b")))
+
+
+def test_bad_images_folders(tmp_path: Path, idea_file: Path):
+    empty = tmp_path / "imgs"
+    empty.mkdir()
+    assert "holds no images" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--images", str(empty), "-o", str(tmp_path / "a")))
+    (empty / "01.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    assert "corrupt" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--images", str(empty), "-o", str(tmp_path / "b")))
+
+
+def test_bad_config_and_stage_names(tmp_path: Path, idea_file: Path):
+    assert "Unknown config key" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "-c", "voice.nope=1", "-o", str(tmp_path / "a")))
+    assert "Unknown stage" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--until", "render", "-o", str(tmp_path / "b")))
+    line = _one_line_error(run_cli("make", "an idea", "-c", "writer.provider=gpt5", "--until", "idea", "-o", str(tmp_path / "c")))
+    assert "Unknown writer provider" in line and "llamacpp" in line
+
+
+def test_missing_ffmpeg_is_named(tmp_path: Path, idea_file: Path, script_file: Path):
+    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(tmp_path / "a"),
+                env={"STORYGEN_FFMPEG": str(tmp_path / "no-ffmpeg")})
+    line = _one_line_error(r)
+    assert "STORYGEN_FFMPEG" in line
+
+
+def test_hostile_idea_is_just_text(tmp_path: Path, monkeypatch):
+    # without -o the folder name comes from the idea: it must never become a path or reach a shell
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("make", "../../etc/passwd $(touch pwned)", "--until", "idea", "-c", "writer.provider=nope", cwd=tmp_path)
+    assert r.returncode != 0
+    assert not (tmp_path / "pwned").exists()
+    made = list((tmp_path / "stories").iterdir())
+    assert [p.name for p in made] == ["etc-passwd-touch-pwned"]
+    assert (made[0] / "idea" / "input.txt").read_text() == "../../etc/passwd $(touch pwned)"
+
+
+def test_secret_never_printed(tmp_path: Path):
+    r = run_cli("make", "an idea", "-c", "writer.provider=openai", "-c", "writer.base_url=http://127.0.0.1:9/v1",
+                "-c", "writer.max_retries=0", "-c", "writer.timeout=2", "--until", "idea", "-o", str(tmp_path / "s"),
+                env={"OPENAI_API_KEY": "sk-SUPERSECRET-0123456789"})
+    assert r.returncode != 0
+    assert "SUPERSECRET" not in r.stdout + r.stderr
+    for f in (tmp_path / "s").rglob("*"):
+        if f.is_file():
+            assert b"SUPERSECRET" not in f.read_bytes()
