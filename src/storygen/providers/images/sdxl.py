@@ -106,7 +106,8 @@ def load_diffusers(cls: Any, ref: str, is_local: bool, dtype: Any, *, key: str, 
     last: Exception | None = None
     for extra in attempts:
         try:
-            return cls.from_pretrained(ref, torch_dtype=dtype, use_safetensors=True, **extra, **kwargs)
+            # `dtype` is diffusers 0.42's name for the spec's `torch_dtype` (deprecated there)
+            return cls.from_pretrained(ref, dtype=dtype, use_safetensors=True, **extra, **kwargs)
         except (OSError, ValueError, EnvironmentError) as e:  # noqa: UP024 - hub errors subclass OSError/ValueError
             last = e
             continue

@@ -116,3 +116,39 @@ def frames_8k1(n: int) -> int:
     """Nearest frame count of the form 8k+1 (what LTX-Video's causal VAE needs), at least 9."""
     k = max(1, round((int(n) - 1) / 8))
     return 8 * k + 1
+
+
+def load_keyframe(path: Path) -> "Image.Image":
+    """Open a keyframe as RGB; a missing or unreadable file is a clear InputError."""
+    from PIL import Image, UnidentifiedImageError
+
+    from storygen.errors import InputError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            image = im.convert("RGB")
+    except FileNotFoundError:
+        raise InputError(f"Keyframe '{path}' does not exist.", "re-run the keyframes stage") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise InputError(f"Keyframe '{path}' is not a readable image ({type(e).__name__}).",
+                         "replace it with a PNG/JPEG or re-run the keyframes stage") from e
+    if min(image.size) < 16:
+        raise InputError(f"Keyframe '{path}' is only {image.size[0]}x{image.size[1]} pixels.",
+                         "use keyframes of at least 256 pixels on the short side")
+    return image
+
+
+def motion_words(camera: str) -> str:
+    return {
+        "zoom_in": "slow camera push in", "zoom_out": "slow camera pull back", "pan_left": "slow camera pan left",
+        "pan_right": "slow camera pan right", "pan_up": "slow camera tilt up", "pan_down": "slow camera tilt down",
+        "static": "static camera, subtle motion",
+    }.get(camera, "subtle camera motion")
+
+
+def oom_error(what: str, w: int, h: int, n: int, smaller: str) -> Exception:
+    from storygen.errors import ProviderError
+
+    return ProviderError(f"The GPU ran out of memory generating a {n}-frame {w}x{h} {what} clip.",
+                         f"{smaller}; finished clips are kept and a re-run resumes at this scene")
