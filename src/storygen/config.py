@@ -87,6 +87,8 @@ DEFAULTS: dict[str, Any] = {
         "guidance": 3.0,
         "frames": 121,
         "fps": 24,
+        "width": 0,  # generation size for a portrait keyframe (landscape swaps); 0 = model default (ltx 512x768, svd 576x1024)
+        "height": 0,
         "device": "auto",
     },
     "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto"},
