@@ -67,6 +67,19 @@ class Stage:
         raise NotImplementedError
 
 
+def embedded_writer(cfg: Config) -> bool:
+    """True when the writer is the small packaged model (too small to storyboard or rewrite well)."""
+    return cfg.get("writer.provider") == "llamacpp" and not cfg.get("writer.model")
+
+
+def wants_writer(cfg: Config, value: object) -> bool:
+    """Resolve an "auto" / true / false switch that decides whether a stage asks the writer."""
+    v = str(value).strip().lower()
+    if v == "auto":
+        return not embedded_writer(cfg)
+    return v in ("1", "true", "yes", "on", "writer", "llm")
+
+
 def usage_info(completions: list[Any]) -> dict[str, Any]:
     """Tokens, seconds and cost of a list of writer Completions, for the manifest."""
     cost = [c.cost_usd for c in completions if getattr(c, "cost_usd", None) is not None]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.stages.base import Context, Stage, StageResult, usage_info, wants_writer
 from storygen.stages.idea import writer_settings
 from storygen.workspace import write_text
 
@@ -19,7 +19,7 @@ class ReviseStage(Stage):
 
     def settings(self, ctx: Context):
         s = {"revise": ctx.cfg.public_section("revise"), "voice_provider": ctx.cfg.get("voice.provider")}
-        if ctx.cfg.get("revise.llm"):
+        if wants_writer(ctx.cfg, ctx.cfg.get("revise.llm")):
             s["writer"] = writer_settings(ctx)
         return s
 
@@ -29,7 +29,7 @@ class ReviseStage(Stage):
     def run(self, ctx: Context) -> StageResult:
         from storygen.writing import count_words, revise_script
 
-        writer = get_provider("writer", ctx.cfg) if ctx.cfg.get("revise.llm") else None
+        writer = get_provider("writer", ctx.cfg) if wants_writer(ctx.cfg, ctx.cfg.get("revise.llm")) else None
         text = ctx.p("script/script.txt").read_text(encoding="utf-8")
         revised, changes, comps = revise_script(writer, text, ctx.cfg)
         write_text(ctx.p("revised/changes.md"), changes)

@@ -7,16 +7,14 @@ from storygen.media.ffmpeg import probe
 from storygen.models import StoryIdea, WordTiming
 from storygen.planning import plan_scenes, refine_with_writer
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.stages.base import Context, Stage, StageResult, usage_info, wants_writer
 from storygen.stages.idea import writer_settings
 from storygen.workspace import read_json, write_json
 
 
 def use_writer(ctx: Context) -> bool:
-    planner = ctx.cfg.get("scenes.planner")
-    if planner == "auto":  # the embedded model is too small to storyboard well; bigger writers do it
-        return ctx.cfg.get("writer.provider") != "llamacpp" or bool(ctx.cfg.get("writer.model"))
-    return planner == "writer"
+    # auto: the embedded model is too small to storyboard well; bigger writers do it
+    return wants_writer(ctx.cfg, ctx.cfg.get("scenes.planner"))
 
 
 class ScenesStage(Stage):
