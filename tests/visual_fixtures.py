@@ -6,6 +6,7 @@ Nothing is downloaded: tokenizers are built from a vocabulary written here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,55 @@ def tiny_ltx(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_svd(tmp_path_factory) -> Path:
     return build_svd(tmp_path_factory.mktemp("tiny-svd"))
+
+
+# ------------------------------------------------------------------ LLaVA-OneVision
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'image' %}<image>\n"
+    "{% elif content['type'] == 'text' %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_llava_onevision(folder: Path) -> Path:
+    """A tiny LLaVA-OneVision (Qwen2 text + SigLIP vision) with its real processor, saved like llava-hf's."""
+    import torch
+    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, Qwen2Config, SiglipVisionConfig
+    from transformers.models.llava_onevision.image_processing_pil_llava_onevision import (
+        LlavaOnevisionImageProcessorPil)
+
+    torch.manual_seed(0)
+    tok = tiny_qwen2_tokenizer(["<image>", "<video>"])
+    image_token = tok.convert_tokens_to_ids("<image>")
+    video_token = tok.convert_tokens_to_ids("<video>")
+    vocab = len(tok)
+    text = Qwen2Config(vocab_size=vocab + 8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None)
+    vision = SiglipVisionConfig(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37,
+                                num_hidden_layers=2, num_attention_heads=4)
+    cfg = LlavaOnevisionConfig(text_config=text, vision_config=vision, image_token_index=image_token,
+                               video_token_index=video_token, image_grid_pinpoints=[[32, 32], [32, 64], [64, 32], [64, 64]],
+                               vision_feature_select_strategy="full", vision_feature_layer=-1)
+    model = LlavaOnevisionForConditionalGeneration(cfg).eval()
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    ip = LlavaOnevisionImageProcessorPil(size={"height": 32, "width": 32}, image_grid_pinpoints=[[32, 32], [32, 64], [64, 32], [64, 64]])
+    model.save_pretrained(folder)
+    # what llava-hf's repo holds: tokenizer files, the image preprocessor config, processor_config.json and the
+    # chat template. (LlavaOnevisionProcessor itself cannot be built here: its video processor needs torchvision.)
+    tok.save_pretrained(folder)
+    ip.save_pretrained(folder)
+    (folder / "processor_config.json").write_text(json.dumps({
+        "processor_class": "LlavaOnevisionProcessor", "image_token": "<image>", "video_token": "<video>",
+        "num_image_tokens": (32 // 8) ** 2, "vision_feature_select_strategy": "full",
+        "vision_aspect_ratio": "anyres_max_9"}, indent=2))
+    (folder / "chat_template.jinja").write_text(QWEN_CHAT_TEMPLATE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tmp_path_factory) -> Path:
+    return build_llava_onevision(tmp_path_factory.mktemp("tiny-llava-ov"))

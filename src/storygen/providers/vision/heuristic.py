@@ -1,0 +1,90 @@
+"""The offline default vision judge: pixel statistics only.
+
+It catches blank/uniform, too-dark, too-bright and near-duplicate frames (64-bit perceptual hash
+against earlier frames). It cannot see what the picture shows and says so in every verdict
+(``judged_content=False`` plus a "content not judged" entry), so nobody mistakes it for a vision model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from storygen.config import Config
+from storygen.models import Verdict
+
+CANNOT_JUDGE = "content not judged: the heuristic judge only checks for blank, dark, bright or duplicate frames"
+NOTE_PREFIX = "content not judged"
+
+UNIFORM_STD = 6.0  # luminance standard deviation (0-255) below which a frame is blank/uniform
+DARK_MEAN = 28.0
+BRIGHT_MEAN = 236.0
+DUPLICATE_BITS = 6  # Hamming distance (of 64) at or below which two frames are near-duplicates
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+_D32 = _dct_matrix(32)
+
+
+def phash(image: Image.Image) -> int:
+    """64-bit DCT perceptual hash (the classic pHash: 32x32 grey, top-left 8x8 DCT, above-median bits)."""
+    g = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    d = (_D32 @ g @ _D32.T)[:8, :8].flatten()
+    med = np.median(d[1:])  # the DC term would dominate the median
+    bits = d > med
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def hamming(a: int, b: int) -> int:
+    return bin(a ^ b).count("1")
+
+
+def stats(image: Image.Image) -> dict[str, float]:
+    """Luminance mean and standard deviation on a 256-pixel-wide copy (fast on any size)."""
+    im = image.convert("L")
+    if im.width > 256:
+        im = im.resize((256, max(1, round(im.height * 256 / im.width))), Image.Resampling.BILINEAR)
+    a = np.asarray(im, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std())}
+
+
+class HeuristicJudge:
+    """vision.provider = "heuristic"."""
+
+    name = "heuristic"
+    version = "1"
+
+    def __init__(self, settings: dict[str, Any] | None = None, cfg: Config | None = None):
+        self.settings = dict(settings or {})
+
+    def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:
+        st = stats(image)
+        problems: list[str] = []
+        score = 1.0
+        if st["std"] < UNIFORM_STD:
+            problems.append(f"blank or uniform frame (contrast {st['std']:.1f}/255)")
+            score = 0.0
+        elif st["mean"] < DARK_MEAN:
+            problems.append(f"too dark (mean brightness {st['mean']:.0f}/255)")
+            score = min(score, 0.3)
+        elif st["mean"] > BRIGHT_MEAN:
+            problems.append(f"too bright / washed out (mean brightness {st['mean']:.0f}/255)")
+            score = min(score, 0.3)
+        if others:
+            h = phash(image)
+            dists = [hamming(h, phash(o)) for o in others]
+            best = min(dists)
+            if best <= DUPLICATE_BITS:
+                problems.append(f"near-duplicate of earlier frame #{dists.index(best)} (hash distance {best}/64)")
+                score = min(score, 0.2)
+        problems.append(CANNOT_JUDGE)
+        return Verdict(score=score, problems=problems, judged_content=False, judge=f"{self.name}-{self.version}")
