@@ -203,10 +203,15 @@ def alignment_report(words: list[WordTiming]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- refinement against the audio
 def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_rate: int = 16000, *,
-                      window: float = 0.12) -> list[WordTiming]:
-    """Snap matched word boundaries onto the audio: into pauses where there is one near the boundary,
-    else to the energy dip between two words, within ``window`` seconds. Unmatched words keep their
-    interpolated times, rescaled between their refined neighbours."""
+                      window: float = 0.15) -> list[WordTiming]:
+    """Correct ASR word times against the audio.
+
+    1. Boundaries with a pause within ``window`` seconds snap to the pause's edges: the word before ends
+       where the silence starts, the word after starts where it ends (reliable, to one 5 ms frame).
+    2. The median shift those snaps needed is this file's residual ASR lag (it differs by voice); every
+       boundary that had no pause to snap to is moved by it.
+    Unmatched (interpolated) words are rescaled between their corrected neighbours.
+    """
     if not words:
         return words
     if isinstance(wav, np.ndarray):
@@ -216,7 +221,8 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
 
         sr = 16000
         x = load_mono(Path(wav), sr)
-    hop = int(0.005 * sr)
+    step = 0.005
+    hop = int(step * sr)
     nfr = x.size // hop
     if nfr < 4:
         return words
@@ -224,46 +230,71 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
     db = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-12)
     db = np.convolve(db, np.ones(3) / 3, mode="same")  # 15 ms smoothing
     loud = float(np.percentile(db, 95))
-    silence = db < max(loud - 35.0, -60.0)
-    w = int(window / 0.005)
+    silent = db < max(loud - 35.0, -65.0)
+    # drop silent runs shorter than 40 ms (stop closures inside words)
+    d = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    run_a, run_b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    keep = (run_b - run_a) * step >= 0.04
+    run_a, run_b = run_a[keep], run_b[keep]
+    w = window / step
 
-    def frame(t: float) -> int:
-        return int(np.clip(round(t / 0.005), 0, nfr - 1))
-
-    starts = np.array([x.start for x in words])
-    ends = np.array([x.end for x in words])
+    starts = np.array([x.start for x in words], float)
+    ends = np.array([x.end for x in words], float)
     matched = np.array([x.matched for x in words])
     n = len(words)
-    # first word onset / last word offset: nearest silence edge
+    new_s, new_e = starts.copy(), ends.copy()
+    snapped_s = np.zeros(n, bool)
+    snapped_e = np.zeros(n, bool)
+    shifts: list[float] = []
+
+    def nearest_run(t: float) -> tuple[float, float] | None:
+        if run_a.size == 0:
+            return None
+        c = t / step
+        dist = np.where((run_a <= c) & (c <= run_b), 0.0, np.minimum(np.abs(run_a - c), np.abs(run_b - c)))
+        k = int(np.argmin(dist))
+        return (run_a[k] * step, run_b[k] * step) if dist[k] <= w else None
+
     for k in range(n + 1):
-        left_ok = k > 0 and matched[k - 1]
-        right_ok = k < n and matched[k]
-        if not (left_ok or right_ok):
+        left = k - 1 if k > 0 and matched[k - 1] else None
+        right = k if k < n and matched[k] else None
+        if left is None and right is None:
             continue
-        t0 = starts[k] if k < n else ends[k - 1]
-        if k > 0 and k < n:
-            t0 = 0.5 * (ends[k - 1] + starts[k]) if ends[k - 1] <= starts[k] else starts[k]
-        c = frame(t0)
-        lo, hi = max(0, c - w), min(nfr, c + w + 1)
-        seg = silence[lo:hi]
-        if seg.any():
-            # the silent run nearest to t0: the previous word ends at its start, this one starts at its end
-            idx = np.flatnonzero(seg) + lo
-            runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-            run = min(runs, key=lambda r: 0 if r[0] <= c <= r[-1] else min(abs(r[0] - c), abs(r[-1] - c)))
-            a, b = run[0] * 0.005, (run[-1] + 1) * 0.005
-            if k > 0 and left_ok:
-                ends[k - 1] = a if a > starts[k - 1] else ends[k - 1]
-            if k < n and right_ok:
-                starts[k] = b if (k + 1 >= n or b < ends[k]) else starts[k]
-        elif k > 0 and k < n and left_ok and right_ok:
-            # no pause: the energy dip, biased towards the ASR's boundary
-            dist = np.abs(np.arange(lo, hi) - c) / max(1, w)
-            cost = db[lo:hi] + 6.0 * dist
-            t = (lo + int(np.argmin(cost))) * 0.005
-            if starts[k - 1] < t < ends[k]:
-                ends[k - 1] = t
-                starts[k] = t
-    out = [wd.model_copy(update={"start": round(float(starts[k]), 3), "end": round(float(max(ends[k], starts[k])), 3)})
+        if left is not None and right is not None:
+            t0 = 0.5 * (ends[left] + starts[right]) if ends[left] <= starts[right] else starts[right]
+        else:
+            t0 = starts[right] if right is not None else ends[left]
+        run = nearest_run(t0)
+        if run is None:
+            continue
+        a, b = run
+        if right is not None and b < ends[right] and (left is None or b > starts[left]):
+            shifts.append(b - starts[right])
+            new_s[right], snapped_s[right] = b, True
+        if left is not None and a > starts[left] and (right is None or a < ends[right]):
+            new_e[left], snapped_e[left] = a, True
+    lag = float(np.median(shifts)) if len(shifts) >= 3 else 0.0
+    lag = float(np.clip(lag, -0.15, 0.15))
+    new_s = np.where(matched & ~snapped_s, starts + lag, new_s)
+    new_e = np.where(matched & ~snapped_e, ends + lag, new_e)
+    # interpolated runs: keep their relative layout between the corrected neighbours
+    i = 0
+    while i < n:
+        if matched[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not matched[j]:
+            j += 1
+        lo = new_e[i - 1] if i > 0 else max(0.0, starts[i] + lag)
+        hi = new_s[j] if j < n else ends[j - 1] + lag
+        span0 = max(1e-6, ends[j - 1] - starts[i])
+        scale = max(0.0, hi - lo) / span0
+        new_s[i:j] = lo + (starts[i:j] - starts[i]) * scale
+        new_e[i:j] = lo + (ends[i:j] - starts[i]) * scale
+        i = j
+    new_s = np.maximum(0.0, new_s)
+    new_e = np.maximum(new_s, new_e)
+    out = [wd.model_copy(update={"start": round(float(new_s[k]), 3), "end": round(float(new_e[k]), 3)})
            for k, wd in enumerate(words)]
     return make_monotonic(out)

@@ -1,0 +1,259 @@
+"""ElevenLabs text-to-speech over its HTTP API (httpx), with character timings when asked.
+
+POST {base_url}/v1/text-to-speech/{voice_id}[/with-timestamps]?output_format=mp3_44100_192
+headers: xi-api-key, Accept: audio/mpeg; body: text, model_id, voice_settings{stability, similarity_boost}.
+The with-timestamps variant answers JSON with ``audio_base64`` and ``alignment`` (characters and their
+start/end seconds): those map onto the script's words, so no ASR pass is needed.
+
+Long scripts go in sentence-aligned requests under ~2,500 characters; each MP3 is decoded to PCM with the
+bundled ffmpeg and the pieces are joined sample-exactly, with their timings offset. The API key is never
+put in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storygen.captions.text import AUDIO_TAG, script_words, speakable_text
+from storygen.config import Config
+from storygen.errors import ConfigError, InputError, ProviderError
+from storygen.models import WordTiming
+from storygen.providers.voice.base import Speech
+
+DEFAULT_BASE_URL = "https://api.elevenlabs.io"
+DEFAULT_MODEL = "eleven_multilingual_v2"
+MODELS = ("eleven_multilingual_v2", "eleven_v3", "eleven_turbo_v2_5", "eleven_flash_v2_5")
+OUTPUT_FORMAT = "mp3_44100_192"
+MAX_CHARS = 2500
+# ElevenLabs' public premade voices
+DEFAULT_VOICES = {
+    "female": "21m00Tcm4TlvDq8ikWAM",  # Rachel: calm, young adult female
+    "male": "pNInz6obpgDQGcFmaJgB",  # Adam: deep, narration male
+    "neutral": "EXAVITQu4vr4xnSDxMaL",  # Sarah (Bella): soft, warm
+}
+_SAMPLE_RATE = 44100
+
+
+def _sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?…])[\"'”’)\]]*\s+", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def chunk_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
+    """Split at sentence boundaries into pieces under ``max_chars`` (a giant sentence is split at commas, then words)."""
+    pieces: list[str] = []
+    for sent in _sentences(text):
+        if len(sent) <= max_chars:
+            pieces.append(sent)
+            continue
+        buf = ""
+        for part in re.split(r"(?<=[,;:—])\s+|\s+", sent):
+            if buf and len(buf) + 1 + len(part) > max_chars:
+                pieces.append(buf)
+                buf = part
+            else:
+                buf = f"{buf} {part}" if buf else part
+        if buf:
+            pieces.append(buf)
+    chunks: list[str] = []
+    cur = ""
+    for p in pieces:
+        if cur and len(cur) + 1 + len(p) > max_chars:
+            chunks.append(cur)
+            cur = p
+        else:
+            cur = f"{cur} {p}" if cur else p
+    if cur:
+        chunks.append(cur)
+    return chunks
+
+
+class ElevenLabsVoice:
+    name = "elevenlabs"
+
+    def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
+        import httpx
+
+        self.version = f"httpx {httpx.__version__}"
+        self.settings = dict(settings)
+        self.api_key = str(self.settings.get("api_key") or "")
+        self.base_url = str(self.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.model = str(self.settings.get("model") or DEFAULT_MODEL)
+        if self.model.startswith("gpt-") or self.model.startswith("tts-"):
+            raise ConfigError(f"voice.model '{self.model}' is not an ElevenLabs model.", f"use one of: {', '.join(MODELS)}")
+        self.with_timestamps = bool(self.settings.get("with_timestamps", True))
+        self.stability = float(self.settings.get("stability", 0.5))
+        self.similarity_boost = float(self.settings.get("similarity_boost", 0.75))
+        self.timeout = float(self.settings.get("timeout", 120.0))
+        self.max_retries = int(self.settings.get("max_retries", 3))
+        self.max_chars = int(self.settings.get("max_chars", MAX_CHARS))
+
+    def voice_id(self, narrator_gender: str) -> str:
+        v = str(self.settings.get("voice") or "").strip()
+        return v or DEFAULT_VOICES.get(narrator_gender, DEFAULT_VOICES["neutral"])
+
+    # -------------------------------------------------------------- HTTP
+    def _post(self, client: Any, voice_id: str, text: str) -> Any:
+        import httpx
+
+        path = f"/v1/text-to-speech/{voice_id}" + ("/with-timestamps" if self.with_timestamps else "")
+        body = {"text": text, "model_id": self.model,
+                "voice_settings": {"stability": self.stability, "similarity_boost": self.similarity_boost}}
+        for attempt in range(self.max_retries + 1):
+            try:
+                r = client.post(path, params={"output_format": OUTPUT_FORMAT}, json=body)
+            except httpx.TimeoutException:
+                if attempt < self.max_retries:
+                    continue
+                raise ProviderError(f"ElevenLabs did not answer within {self.timeout:.0f} s.", "check your connection and try again.") from None
+            except httpx.HTTPError as e:
+                raise ProviderError(f"Could not reach ElevenLabs at {self.base_url} ({e.__class__.__name__}).",
+                                    "check your connection or voice.base_url.") from None
+            if r.status_code == 200:
+                return r
+            detail = _detail(r)
+            status = str(detail.get("status", "")).lower()
+            if r.status_code == 401 and status not in ("quota_exceeded",):
+                raise ProviderError("ElevenLabs rejected the API key (401).",
+                                    "set ELEVENLABS_API_KEY to a valid key from elevenlabs.io > Profile > API keys.")
+            if status == "quota_exceeded" or "quota" in status:
+                raise ProviderError("ElevenLabs says your character quota is used up (quota_exceeded).",
+                                    "upgrade your ElevenLabs plan or wait for the monthly reset, or use -c voice.provider=piper.")
+            if r.status_code == 429 and attempt < self.max_retries:
+                wait = _retry_after(r, attempt)
+                time.sleep(wait)
+                continue
+            if r.status_code == 429:
+                raise ProviderError("ElevenLabs kept answering 429 (too many requests / concurrent limit).",
+                                    "wait a minute and run the same command again; finished stages are kept.")
+            if r.status_code >= 500 and attempt < self.max_retries:
+                time.sleep(_retry_after(r, attempt))
+                continue
+            if r.status_code == 404 or status == "voice_not_found":
+                raise ProviderError(f"ElevenLabs has no voice '{voice_id}' (404).", "set voice.voice to a voice id from your ElevenLabs voice library.")
+            msg = str(detail.get("message", ""))[:160]
+            raise ProviderError(f"ElevenLabs answered {r.status_code}{': ' + msg if msg else ''}.",
+                                "check voice.model and voice.voice, or try again later.")
+        raise ProviderError("ElevenLabs failed after retries.", "try again later.")  # pragma: no cover
+
+    # -------------------------------------------------------------- synthesis
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None) -> Speech:
+        import httpx
+
+        from storygen.media.audio import decode_to_wav, load_mono, write_wav
+
+        words = script_words(text)
+        if not words:
+            raise InputError("The script has no words to speak.", "write a script with at least one word (emoji and punctuation are not read).")
+        if not self.api_key:
+            raise ProviderError("The ElevenLabs voice needs an API key.", "export ELEVENLABS_API_KEY=... (or use -c voice.provider=piper for the offline voice).")
+        # eleven_v3 reads audio tags such as [whispers]; other models would speak them aloud
+        spoken = _tidy(text) if self.model == "eleven_v3" else speakable_text(text)
+        chunks = chunk_text(spoken, self.max_chars)
+        voice_id = self.voice_id(narrator_gender)
+        headers = {"xi-api-key": self.api_key, "Accept": "audio/mpeg", "Content-Type": "application/json"}
+        pcm: list[np.ndarray] = []
+        chars: list[tuple[str, float, float]] = []  # (character, start, end) over the whole track
+        offset = 0.0
+        with httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout) as client, \
+                tempfile.TemporaryDirectory(prefix="storygen-11labs-") as td:
+            for i, chunk in enumerate(chunks):
+                r = self._post(client, voice_id, chunk)
+                align = None
+                if self.with_timestamps:
+                    try:
+                        doc = r.json()
+                        mp3 = base64.b64decode(doc["audio_base64"])
+                        align = doc.get("alignment") or doc.get("normalized_alignment")
+                    except (ValueError, KeyError, TypeError) as e:
+                        raise ProviderError("ElevenLabs sent an unexpected reply to with-timestamps.",
+                                            "set -c voice.with_timestamps=false to use ASR alignment instead.") from e
+                else:
+                    mp3 = r.content
+                src = Path(td) / f"chunk{i:03d}.mp3"
+                src.write_bytes(mp3)
+                wav = Path(td) / f"chunk{i:03d}.wav"
+                try:
+                    decode_to_wav(src, wav, _SAMPLE_RATE)
+                except InputError as e:
+                    raise ProviderError(f"ElevenLabs returned audio that could not be decoded ({e.problem}).", "try again.") from None
+                x = load_mono(wav, _SAMPLE_RATE)
+                if align:
+                    try:
+                        cs = align["characters"]
+                        st = align["character_start_times_seconds"]
+                        en = align["character_end_times_seconds"]
+                    except (KeyError, TypeError) as e:
+                        raise ProviderError("ElevenLabs alignment lacks characters/start/end times.",
+                                            "set -c voice.with_timestamps=false to use ASR alignment instead.") from e
+                    chars += [(c, offset + float(s), offset + float(e)) for c, s, e in zip(cs, st, en)]
+                    chars.append((" ", offset + x.size / _SAMPLE_RATE, offset + x.size / _SAMPLE_RATE))
+                pcm.append(x)
+                offset += x.size / _SAMPLE_RATE
+                if on_progress:
+                    on_progress((i + 1) / len(chunks))
+        write_wav(Path(out_wav), np.concatenate(pcm), _SAMPLE_RATE)
+        timings = chars_to_words(chars, words) if chars else None
+        return Speech(wav=Path(out_wav), sample_rate=_SAMPLE_RATE, words=timings, model=self.model, voice=voice_id,
+                      extra={"requests": len(chunks), "output_format": OUTPUT_FORMAT,
+                             "timing_source": "elevenlabs character alignment" if timings else "none (ASR needed)",
+                             "voice_settings": {"stability": self.stability, "similarity_boost": self.similarity_boost}})
+
+
+def _tidy(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _detail(r: Any) -> dict[str, Any]:
+    try:
+        d = r.json().get("detail", {})
+    except (ValueError, AttributeError):
+        return {}
+    return d if isinstance(d, dict) else {"message": str(d)}
+
+
+def _retry_after(r: Any, attempt: int) -> float:
+    try:
+        return min(30.0, max(0.0, float(r.headers.get("retry-after", ""))))
+    except ValueError:
+        return min(30.0, 1.0 * 2**attempt)
+
+
+def chars_to_words(chars: list[tuple[str, float, float]], words: list[str]) -> list[WordTiming]:
+    """Map a character alignment (the text the API read, audio tags included) onto the script words.
+
+    The characters are grouped into spoken tokens (whitespace-separated, audio tags dropped); tokens and
+    script words are matched by their letters, so punctuation, tags and spacing differences don't matter.
+    """
+    text = "".join(c for c, _, _ in chars)
+    # drop audio tags from the stream
+    keep = np.ones(len(chars), bool)
+    for m in AUDIO_TAG.finditer(text):
+        keep[m.start(): m.end()] = False
+    tokens: list[tuple[str, float, float]] = []
+    cur, a, b = "", None, None
+    for (c, s, e), k in zip(chars, keep):
+        if not k or c.isspace():
+            if cur:
+                tokens.append((cur, a, b))
+            cur, a, b = "", None, None
+            continue
+        if c.isalnum():
+            a = s if a is None else a
+            b = e
+        cur += c
+    if cur:
+        tokens.append((cur, a, b))
+    tokens = [t for t in tokens if t[1] is not None]
+    from storygen.captions.align import align_words
+    from storygen.providers.asr.base import HeardWord
+
+    heard = [HeardWord(t, s, e, 1.0) for t, s, e in tokens]
+    return align_words(words, heard, lag=0.0)

@@ -1,0 +1,73 @@
+import numpy as np
+
+from storygen.captions.align import (LOW_CONFIDENCE, alignment_confidence, alignment_report, align_words,
+                                     refine_with_audio)
+from storygen.captions.text import script_words
+from storygen.providers.asr.base import HeardWord
+
+
+def _heard(tokens, step=0.4, dur=0.3, t0=1.0):
+    return [HeardWord(w, t0 + i * step, t0 + i * step + dur, 0.9) for i, w in enumerate(tokens)]
+
+
+def test_exact_match_keeps_script_words_and_times():
+    words = script_words("She waited for 30 years, didn't she?")
+    heard = _heard(["She", "waited", "for", "thirty", "years,", "didn't", "she?"])
+    out = align_words(words, heard, lag=0.0)
+    assert [w.word for w in out] == words  # captions show the script, never the ASR text
+    assert all(w.matched for w in out)
+    assert [w.start for w in out] == [round(h.start, 3) for h in heard]
+    assert alignment_confidence(out) == 1.0
+
+
+def test_asr_errors_numbers_splits_and_missing_words():
+    words = script_words("Mara planted the apple tree in 1994, every day.")
+    # ASR: misspelt name, number as digits split differently, "every day" joined, "the" dropped
+    heard = _heard(["Marra", "planted", "apple", "tree", "in", "nineteen", "ninety-four,", "everyday."])
+    out = align_words(words, heard, lag=0.0)
+    assert [w.word for w in out] == words
+    by = {w.word: w for w in out}
+    assert by["Mara"].matched and by["Mara"].start == 1.0
+    assert by["1994,"].matched
+    assert abs(by["1994,"].start - heard[5].start) < 1e-6 and abs(by["1994,"].end - heard[6].end) < 1e-6
+    # the dropped "the" is interpolated between its neighbours and flagged
+    the = by["the"]
+    assert not the.matched and the.confidence < 0.5
+    assert by["planted"].end <= the.start <= the.end <= by["apple"].start
+    # "everyday" covers both script words, split in order
+    assert by["every"].matched and by["day."].matched
+    assert by["every"].start < by["day."].start <= by["every"].end + 1e-6
+    starts = [w.start for w in out]
+    assert starts == sorted(starts)
+
+
+def test_lag_correction_applies_to_matched_words():
+    words = ["one", "two"]
+    out = align_words(words, _heard(["one", "two"]), lag=0.05)
+    assert abs(out[0].start - 0.95) < 1e-6
+
+
+def test_other_language_is_low_confidence_not_hidden():
+    words = script_words("The old lighthouse keeper climbed the stairs every single night for thirty years.")
+    heard = _heard("Der alte Leuchtturmwärter stieg dreißig Jahre lang jede Nacht die Treppe hinauf".split())
+    out = align_words(words, heard)
+    rep = alignment_report(out)
+    assert len(out) == len(words)
+    assert rep["matched_share"] < LOW_CONFIDENCE and rep["low_confidence"] is True
+
+
+def test_no_heard_words_interpolates_everything():
+    out = align_words(["a", "b", "c"], [])
+    assert len(out) == 3 and not any(w.matched for w in out)
+
+
+def test_refine_snaps_to_pause_edges():
+    sr = 16000
+    rng = np.random.default_rng(0)
+    x = np.zeros(sr * 3, np.float32)
+    x[int(0.5 * sr): int(1.2 * sr)] = 0.3 * rng.standard_normal(int(0.7 * sr))  # word 1
+    x[int(1.6 * sr): int(2.4 * sr)] = 0.3 * rng.standard_normal(int(0.8 * sr))  # word 2
+    words = align_words(["hello", "world"], [HeardWord("hello", 0.56, 1.28), HeardWord("world", 1.66, 2.33)], lag=0.0)
+    out = refine_with_audio(words, x, sr)
+    assert abs(out[0].start - 0.5) < 0.025 and abs(out[0].end - 1.2) < 0.025
+    assert abs(out[1].start - 1.6) < 0.025 and abs(out[1].end - 2.4) < 0.025

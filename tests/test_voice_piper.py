@@ -1,0 +1,88 @@
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from storygen.captions.text import script_words
+from storygen.errors import ConfigError, InputError
+from storygen.media.audio import postprocess
+from storygen.providers.voice.base import Voice
+from storygen.providers.voice.piper_tts import PiperVoice, split_sentences
+
+TEXT = ("In the morning, Mara was a ghost in the old house. She had been there for 30 years! "
+        "Don't you think it's odd? Dr. Smith said so in 1999 — and he was right.")
+
+
+@pytest.fixture(scope="module")
+def voice():
+    return PiperVoice({"length_scale": 1.0, "voice": ""})
+
+
+def test_timings_one_per_script_word_and_on_speech(voice, tmp_path):
+    assert isinstance(voice, Voice) and voice.version
+    sp = voice.synthesize(TEXT, tmp_path / "v.wav", narrator_gender="female")
+    words = script_words(TEXT)
+    assert [w.word for w in sp.words] == words  # merged "in the", "was a", "had been" split back
+    x, sr = sf.read(sp.wav, dtype="float32")
+    assert sr == sp.sample_rate == 22050
+    starts = [w.start for w in sp.words]
+    assert starts == sorted(starts) and sp.words[-1].end <= x.size / sr + 1e-3
+    assert all(w.end > w.start for w in sp.words)
+    # word starts must not fall in silence: energy over the first 60 ms of each word
+    hop = int(0.01 * sr)
+    frames = x[: x.size // hop * hop].reshape(-1, hop)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    loud = np.percentile(db, 95)
+    for w in sp.words:
+        i = int(w.start * sr / hop)
+        assert db[i: i + 6].max() > loud - 30, w
+    # the gaps between sentences are silent, and no word spans one
+    assert "no packaged female" in sp.extra["voice_note"]
+    # timings survive post-processing on the same audio
+    out_words, st = postprocess(sp.wav, tmp_path / "pp.wav", sp.words)
+    assert len(out_words) == len(words) and abs(out_words[0].start - 0.5) < 0.1
+    assert abs(st["output_lufs"] + 16) <= 0.5
+
+
+def test_merged_function_words_get_their_own_time(voice, tmp_path):
+    sp = voice.synthesize("It was in the house.", tmp_path / "m.wav")
+    w = {x.word: x for x in sp.words}
+    # espeak speaks "in the" as one phoneme-word; each still gets a non-empty span, in order
+    assert w["in"].end > w["in"].start and w["the"].end > w["the"].start
+    assert w["in"].end <= w["the"].start + 1e-6
+
+
+def test_bad_scripts(voice, tmp_path):
+    for bad in ("", "   ", "😀🎉 ✨", "!!! ... ?", "[whispers]"):
+        with pytest.raises(InputError, match="no words"):
+            voice.synthesize(bad, tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_custom_voice_path_must_be_onnx(tmp_path):
+    v = PiperVoice({"voice": str(tmp_path / "missing.onnx")})
+    with pytest.raises(ConfigError, match="not a Piper .onnx voice"):
+        v.synthesize("Hello there.", tmp_path / "x.wav")
+    with pytest.raises(ConfigError, match="length_scale"):
+        PiperVoice({"length_scale": 9})
+
+
+def test_sentence_split_keeps_abbreviations():
+    assert split_sentences(["Dr.", "Smith", "came.", "He", "left!"]) == [["Dr.", "Smith", "came."], ["He", "left!"]]
+
+
+@pytest.mark.slow
+def test_ten_minute_script(voice, tmp_path):
+    para = ("The lighthouse keeper climbed the stairs every night, counting each step out loud. "
+            "On the ninety ninth step he stopped, listened to the sea, and went on. ")
+    text = para * 50  # ~1,450 words, about ten minutes of speech at a normal pace
+    t0 = time.time()
+    sp = voice.synthesize(text, tmp_path / "long.wav")
+    took = time.time() - t0
+    assert len(sp.words) == len(script_words(text))
+    dur = sf.info(sp.wav).duration
+    assert dur > 420
+    assert took < 240, f"{took:.0f} s for {dur:.0f} s of speech"  # ~20 s on 2 idle cores (RTF 0.03)
+    assert sp.extra["sentences"] >= 100
+    assert sp.words[-1].end <= dur + 1e-3 and sp.words[-1].start > dur - 5
