@@ -18,9 +18,10 @@ from storygen.models import Verdict
 CANNOT_JUDGE = "content not judged: the heuristic judge only checks for blank, dark, bright or duplicate frames"
 NOTE_PREFIX = "content not judged"
 
-UNIFORM_STD = 6.0  # luminance standard deviation (0-255) below which a frame is blank/uniform
+UNIFORM_STD = 6.0  # luminance standard deviation (0-255) below which a mid-tone frame is blank/uniform
+UNIFORM_STD_EXTREME = 2.0  # ... and a very dark or very bright one (those are low-contrast by nature)
 DARK_MEAN = 28.0
-BRIGHT_MEAN = 236.0
+BRIGHT_MEAN = 232.0
 DUPLICATE_BITS = 6  # Hamming distance (of 64) at or below which two frames are near-duplicates
 
 
@@ -70,10 +71,11 @@ class HeuristicJudge:
         st = stats(image)
         problems: list[str] = []
         score = 1.0
-        if st["std"] < UNIFORM_STD:
+        extreme = st["mean"] < DARK_MEAN or st["mean"] > BRIGHT_MEAN
+        if st["std"] < (UNIFORM_STD_EXTREME if extreme else UNIFORM_STD):
             problems.append(f"blank or uniform frame (contrast {st['std']:.1f}/255)")
             score = 0.0
-        elif st["mean"] < DARK_MEAN:
+        if st["mean"] < DARK_MEAN:
             problems.append(f"too dark (mean brightness {st['mean']:.0f}/255)")
             score = min(score, 0.3)
         elif st["mean"] > BRIGHT_MEAN:

@@ -1,0 +1,151 @@
+"""SDXL keyframes on a tiny random-weight SDXL built from the real diffusers/transformers classes,
+saved with save_pretrained and loaded through keyframes.model=<folder> like a user's download."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from storygen.config import load_config
+from storygen.errors import ConfigError, InputError, ProviderError
+from storygen.models import Character, Scene, StyleBible
+from storygen.providers import devices, registry
+from storygen.providers.images.sdxl import SDXLImages, build_prompt, colour_name, fit_to
+from visual_fixtures import tiny_sdxl, tiny_sdxl_refiner  # noqa: F401 - session fixtures
+
+SCENE = Scene(index=2, text="Mara walks home through the rain.", start=0.0, end=4.0,
+              prompt="a girl walking through a rainy neon city at night", seed=11)
+STYLE = StyleBible(characters=[Character(name="Mara", description="a girl with a red raincoat", seed=5)])
+
+
+def _settings(folder, **kw):
+    s = {"model": str(folder), "steps": 2, "guidance": 7.5, "width": 64, "height": 112, "device": "cpu"}
+    s.update(kw)
+    return s
+
+
+def test_keyframe_has_exact_requested_size_and_is_seeded(tiny_sdxl):
+    gen = SDXLImages(_settings(tiny_sdxl), None)
+    a = gen.generate(SCENE, STYLE, width=72, height=128, seed=3)
+    b = gen.generate(SCENE, STYLE, width=72, height=128, seed=3)
+    c = gen.generate(SCENE, STYLE, width=72, height=128, seed=4)
+    assert a.size == (72, 128) and a.mode == "RGB"
+    assert np.array_equal(np.asarray(a), np.asarray(b)), "same seed must give the same keyframe"
+    assert not np.array_equal(np.asarray(a), np.asarray(c)), "a new seed must give a new keyframe"
+    assert np.asarray(a).std() > 1.0  # the VAE decoded something, not a constant
+    assert gen.applied == ["sdpa"]
+    assert gen.version.startswith("diffusers-")
+
+
+def test_registry_builds_sdxl_from_config_and_shares_one_loaded_pipeline(tiny_sdxl):
+    registry.clear_cache()
+    cfg = load_config(overrides=["keyframes.provider=sdxl", f"keyframes.model={tiny_sdxl}", "keyframes.steps=2",
+                                 "keyframes.width=64", "keyframes.height=112", "keyframes.device=cpu"])
+    prov = registry.get_provider("images", cfg)
+    assert isinstance(prov, SDXLImages)
+    img = prov.generate(SCENE, StyleBible(), width=45, height=80, seed=1)  # 9:16
+    assert img.size == (45, 80)
+    other = SDXLImages(cfg.section("keyframes"), cfg)
+    assert other._load() is prov._load(), "one model loaded once serves every scene"
+
+
+def test_refiner_pass_shares_text_encoder_2_and_vae(tiny_sdxl, tiny_sdxl_refiner):
+    gen = SDXLImages(_settings(tiny_sdxl, refiner=str(tiny_sdxl_refiner), steps=5), None)
+    img = gen.generate(SCENE, STYLE, width=36, height=64, seed=9)
+    assert img.size == (36, 64)
+    base, refiner = gen._load()
+    assert refiner is not None
+    assert refiner.text_encoder_2 is base.text_encoder_2 and refiner.vae is base.vae
+    assert "+refiner:" in gen.version
+
+
+def test_vae_tiling_option_is_applied(tiny_sdxl):
+    gen = SDXLImages(_settings(tiny_sdxl, vae_tiling=True), None)
+    img = gen.generate(SCENE, STYLE, width=36, height=64, seed=2)
+    assert img.size == (36, 64)
+    pipe, _ = gen._load()
+    assert pipe.vae.use_tiling and "vae_tiling" in gen.applied
+
+
+def test_prompt_carries_style_palette_and_mentioned_characters():
+    p = build_prompt(SCENE, STYLE)
+    assert p.startswith("a girl walking through a rainy neon city at night")
+    assert "painterly" in p and "colour palette of" in p
+    assert "Mara: a girl with a red raincoat" in p
+    assert colour_name("#ff0000") in ("red", "crimson") and colour_name("#000000") == "black"
+    unmentioned = StyleBible(characters=[Character(name="Tom", description="an old sailor")])
+    assert "Tom" not in build_prompt(SCENE, unmentioned)
+
+
+def test_fit_to_center_crops_to_the_requested_aspect():
+    im = Image.new("RGB", (100, 100), (0, 0, 0))
+    im.paste((255, 255, 255), (0, 0, 20, 100))  # a white strip on the far left is cropped away
+    out = fit_to(im, 9, 16)
+    assert out.size == (9, 16)
+    assert np.asarray(out).max() < 40
+
+
+def test_empty_prompt_is_a_clear_input_error(tiny_sdxl):
+    gen = SDXLImages(_settings(tiny_sdxl), None)
+    with pytest.raises(InputError, match="empty visual prompt"):
+        gen.generate(SCENE.model_copy(update={"prompt": "  "}), STYLE, width=36, height=64, seed=1)
+
+
+def test_hub_id_offline_names_the_fix(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
+    gen = SDXLImages({"model": "stabilityai/stable-diffusion-xl-base-1.0", "steps": 2, "device": "cpu"}, None)
+    with pytest.raises(ProviderError) as ei:
+        gen.generate(SCENE, STYLE, width=36, height=64, seed=1)
+    msg = str(ei.value)
+    assert "offline" in msg and "keyframes.model=DIR" in msg and "huggingface-cli download" in msg
+
+
+def test_bad_model_folders_and_settings(tmp_path):
+    with pytest.raises(ConfigError, match="not a diffusers model folder"):
+        SDXLImages({"model": str(tmp_path), "steps": 2, "device": "cpu"}, None).generate(
+            SCENE, STYLE, width=36, height=64, seed=1)
+    with pytest.raises(ConfigError, match="does not exist"):
+        SDXLImages({"model": str(tmp_path / "nope"), "device": "cpu"}, None)
+    with pytest.raises(ConfigError, match="multiples of 8"):
+        SDXLImages({"model": str(tmp_path), "width": 770, "height": 1344, "device": "cpu"}, None)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("peft") is not None, reason="peft installed: the LoRA path would run")
+def test_lora_without_peft_says_what_to_install(tiny_sdxl, tmp_path):
+    gen = SDXLImages(_settings(tiny_sdxl, lora=str(tmp_path / "style.safetensors")), None)
+    with pytest.raises(ProviderError, match="pip install peft"):
+        gen.generate(SCENE, STYLE, width=36, height=64, seed=1)
+
+
+def test_device_helpers_and_vram_message(monkeypatch):
+    import torch
+
+    assert devices.pick_device("cpu") == "cpu"
+    assert devices.pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert devices.dtype_for("cpu", "fp16") == torch.float32
+    assert devices.dtype_for("cuda", "fp16") == torch.float16
+    devices.check_vram(1e6, "SDXL", "set keyframes.offload=true", device="cpu")  # CPU: nothing to check
+    monkeypatch.setattr(devices, "free_vram_gb", lambda device="cuda": 3.5)
+    with pytest.raises(ProviderError) as ei:
+        devices.check_vram(12, "SDXL with the refiner", "set keyframes.refiner= (refiner off)")
+    assert "3.5 GB" in str(ei.value) and "refiner off" in str(ei.value)
+    calls = []
+    assert devices.load_once(("t", 1), lambda: calls.append(1) or "model") == "model"
+    assert devices.load_once(("t", 1), lambda: calls.append(1) or "other") == "model"
+    assert calls == [1]
+    devices.forget(("t", 1))
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_sdxl_on_cuda_fp16(tiny_sdxl):
+    import torch
+
+    gen = SDXLImages(_settings(tiny_sdxl, device="cuda"), None)
+    img = gen.generate(SCENE, STYLE, width=72, height=128, seed=3)
+    assert img.size == (72, 128)
+    pipe, _ = gen._load()
+    assert pipe.unet.dtype == torch.float16
