@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "captions": {
         "asr": "faster-whisper",  # used when the voice gives no word timings: faster-whisper | whisperx
         "asr_model": "",  # "" = packaged tiny.en on CPU, large-v3 when a GPU and the model are present
+        "align_model": "",  # whisperx: wav2vec2 CTC alignment model (folder or HF id); "" = whisperx's default
         "compute_type": "int8",
         "vad_filter": False,
         "style": "karaoke",  # karaoke | pop | boxed

@@ -1,0 +1,66 @@
+"""faster-whisper on the packaged tiny.en model, on real synthetic speech (Piper and espeak-ng)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from storygen.captions.align import LOW_CONFIDENCE, alignment_report, align_words, refine_with_audio
+from storygen.captions.text import script_words
+from storygen.config import load_config
+from storygen.errors import InputError
+from storygen.providers.asr.base import ASR
+from storygen.providers.asr.faster_whisper_asr import FasterWhisperASR, packaged_tiny_en
+from storygen.providers.registry import get_provider
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+TEXT = "The old lighthouse keeper climbed the stairs every night for 30 years. Then the sea brought him a letter."
+
+
+@pytest.fixture(scope="module")
+def asr():
+    cfg = load_config(overrides=["captions.asr=faster-whisper"], env={})
+    a = get_provider("asr", cfg)
+    assert isinstance(a, FasterWhisperASR) and isinstance(a, ASR)
+    return a
+
+
+def test_packaged_model_is_default(asr):
+    assert packaged_tiny_en() is not None
+    assert asr.model_label in ("tiny.en", "large-v3") and asr.compute_type in ("int8", "float16")
+
+
+def test_transcribe_piper_speech_and_align(asr, tmp_path):
+    from storygen.providers.voice.piper_tts import PiperVoice
+
+    sp = PiperVoice({}).synthesize(TEXT, tmp_path / "v.wav")
+    heard = asr.transcribe(sp.wav, language="en")
+    assert len(heard) >= 12
+    assert all(h.end >= h.start >= 0 for h in heard)
+    assert "lighthouse" in " ".join(h.word.lower() for h in heard)
+    words = script_words(TEXT)
+    aligned = refine_with_audio(align_words(words, heard), sp.wav)
+    assert [w.word for w in aligned] == words
+    rep = alignment_report(aligned)
+    assert rep["matched_share"] >= 0.85 and not rep["low_confidence"]
+    # close to the truth Piper reported for the same audio
+    errs = sorted(abs(a.start - t.start) for a, t in zip(aligned, sp.words) if a.matched)
+    assert errs[len(errs) // 2] < 0.08
+
+
+def test_voice_in_another_language_is_reported_low_confidence(asr, tmp_path):
+    import espeak_words
+
+    wav, _ = espeak_words.write(tmp_path / "de.wav", "Der alte Leuchtturmwärter stieg dreißig Jahre lang jede Nacht "
+                                "die Treppe hinauf. Dann brachte ihm das Meer einen Brief.", voice="de")
+    heard = asr.transcribe(wav, language="de")  # tiny.en can only hear English: it is told so, and reports it
+    aligned = align_words(script_words(TEXT), heard)
+    rep = alignment_report(aligned)
+    assert len(aligned) == len(script_words(TEXT))
+    assert rep["matched_share"] < LOW_CONFIDENCE and rep["low_confidence"]
+
+
+def test_missing_file(asr, tmp_path):
+    with pytest.raises(InputError):
+        asr.transcribe(tmp_path / "nope.wav")
