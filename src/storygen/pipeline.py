@@ -116,6 +116,8 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
             "finished": time.time(),
             "info": result.info,
         })
+        for warning in result.info.get("warnings", []):
+            emit({"event": "warning", "stage": stage.name, "message": warning})
         emit({"event": "done", "stage": stage.name, "seconds": round(seconds, 3), "provider": result.provider})
         summary[stage.name] = {"ran": True, "seconds": round(seconds, 3), "provider": result.provider}
     return summary

@@ -75,6 +75,8 @@ class RichReporter:
             self.progress.update(task, completed=0.0, note=event.get("why", ""))
         elif kind == "progress":
             self.progress.update(task, completed=event["fraction"], note=event.get("message", ""))
+        elif kind == "warning":
+            self.progress.console.print(f"[yellow]warning ({event['stage']}):[/yellow] {event['message']}", highlight=False)
         elif kind == "done":
             self.progress.update(task, completed=1.0, note=f"{event['seconds']:.1f}s via {event.get('provider') or '-'}")
             self.progress.stop_task(task)

@@ -46,7 +46,8 @@ class CaptionsStage(Stage):
             words = refine_with_audio(align_words(script_words(script), heard), wav)
             info = alignment_report(words)
             if info.get("low_confidence"):
-                ctx.progress(0.9, f"warning: only {info['matched_share']:.0%} of the script was heard in the audio")
+                info["warnings"] = [f"Only {info['matched_share']:.0%} of the script's words were heard in the narration: "
+                                    "captions are interpolated and may drift. Is the audio in the script's language?"]
             provider, version = asr.name, asr.version
         duration = probe(wav).duration
         words = [w.model_copy(update={"start": min(w.start, duration), "end": min(w.end, duration)}) for w in words]
