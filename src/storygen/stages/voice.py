@@ -52,7 +52,8 @@ class VoiceStage(Stage):
             if voice.name != "elevenlabs":
                 text = strip_audio_tags(text)
             ctx.progress(0.1, f"speaking with {voice.name}")
-            speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender)
+            speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender,
+                                      on_progress=lambda f: ctx.progress(0.1 + 0.6 * f, f"speaking with {voice.name}"))
             words, provider, version = speech.words, voice.name, voice.version
         ctx.progress(0.7, "normalising loudness, trimming, padding")
         v = ctx.cfg.section("voice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -24,5 +25,6 @@ class Voice(Protocol):
     name: str
     version: str
 
-    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral") -> Speech:
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral",
+                   on_progress: Callable[[float], None] | None = None) -> Speech:
         ...
