@@ -91,9 +91,12 @@ DEFAULTS: dict[str, Any] = {
         "fps": 24,
         "width": 0,  # generation size for a portrait keyframe (landscape swaps); 0 = model default (ltx 512x768, svd 576x1024)
         "height": 0,
+        "decode_chunk_size": 8,  # svd
+        "offload": False,
         "device": "auto",
     },
-    "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto"},
+    "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto",
+               "max_new_tokens": 96},
     "render": {
         "width": 1080,
         "height": 1920,
