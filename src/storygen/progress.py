@@ -68,6 +68,7 @@ class RichReporter:
         if task is None:
             return
         if kind == "skip":
+            self.progress.start_task(task)
             self.progress.update(task, completed=1.0, note=f"skipped: {event['why']}")
             self.progress.stop_task(task)
         elif kind == "start":

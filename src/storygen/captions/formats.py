@@ -44,6 +44,12 @@ def write_words_json(words: list[WordTiming], path: Path, *, extra: dict[str, An
     return write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
+def read_words_json(path: Path) -> list[WordTiming]:
+    """The word timings written by ``write_words_json``."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [WordTiming.model_validate(w) for w in (doc["words"] if isinstance(doc, dict) else doc)]
+
+
 # ---------------------------------------------------------------- phrases
 _BREAK_AFTER = (".", "!", "?", "…", ",", ";", ":", "—", "–")
 _STRONG = (".", "!", "?", "…")

@@ -72,12 +72,7 @@ class KeyframesStage(Stage):
                 verdict = judge.judge(img, scene.prompt, others=accepted)
                 log = [{"seed": None, "prompt": scene.prompt, **verdict.model_dump()}]
             else:
-                def make(seed: int, prompt: str, _scene=scene):
-                    sc = _scene.model_copy(update={"prompt": prompt, "seed": seed})
-                    im = gen.generate(sc, plan.style, width=int(k["width"]) if gen.name != "procedural" else OUT_W,
-                                      height=int(k["height"]) if gen.name != "procedural" else OUT_H, seed=seed)
-                    return ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
-
+                make = _maker(gen, scene, plan, k)
                 img, log = gate_keyframe(make, judge, scene, threshold=float(v["threshold"]), max_tries=int(v["max_tries"]),
                                          others=accepted)
             with atomic_path(out) as tmp:
@@ -89,3 +84,19 @@ class KeyframesStage(Stage):
         write_json(ctx.p("keyframes/verdicts.json"), verdicts)
         return StageResult(self.outputs(ctx), provider="folder" if given else gen.name,
                            version="" if given else gen.version, info={"judge": judge.name, "scenes": n})
+
+
+def _maker(gen, scene, plan: ScenePlan, k: dict):
+    """generate(seed, prompt, negative) for the quality gate, at the provider's size, fitted to 1080x1920."""
+    procedural = gen.name == "procedural"
+
+    def make(seed: int, prompt: str, negative: str | None = None) -> Image.Image:
+        update = {"prompt": prompt, "seed": seed}
+        if negative:
+            update["negative_prompt"] = negative
+        sc = scene.model_copy(update=update)
+        im = gen.generate(sc, plan.style, width=OUT_W if procedural else int(k["width"]),
+                          height=OUT_H if procedural else int(k["height"]), seed=seed)
+        return ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
+
+    return make

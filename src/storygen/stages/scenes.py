@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from storygen.inputs import user_images
 from storygen.media.ffmpeg import probe
-from storygen.models import StoryIdea, WordTiming
+from storygen.captions.formats import read_words_json
+from storygen.models import StoryIdea
 from storygen.planning import plan_scenes, refine_with_writer
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult, usage_info, wants_writer
@@ -35,7 +36,7 @@ class ScenesStage(Stage):
 
     def run(self, ctx: Context) -> StageResult:
         idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
-        words = [WordTiming.model_validate(w) for w in read_json(ctx.p("captions/words.json"))]
+        words = read_words_json(ctx.p("captions/words.json"))
         total = probe(ctx.p("voice/voice.wav")).duration
         sc = ctx.cfg.section("scenes")
         count = len(user_images(ctx.story)) or int(sc["count"])
