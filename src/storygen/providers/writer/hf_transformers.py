@@ -1,0 +1,190 @@
+"""Local Hugging Face chat models through transformers, loaded the way their model cards show:
+``AutoTokenizer`` + ``AutoModelForCausalLM.from_pretrained(id_or_folder, dtype="auto", device_map="auto")``
+and the tokenizer's chat template.
+
+- ``writer.model``: a hub id (default ``Qwen/Qwen2.5-14B-Instruct``; ``meta-llama/Llama-3.1-8B-Instruct`` also
+  fits 16 GB) or a local folder holding a saved model. Weights are never downloaded at run time by storygen
+  itself: with ``HF_HUB_OFFLINE=1`` and no local copy you get a clear error naming the fix.
+- ``writer.quantize``: "" (dtype auto: bf16/fp16 on GPU), "8bit" or "4bit" (bitsandbytes, CUDA only) for small
+  GPUs: about 14 GB / 7 GB for the 14B model instead of 28 GB.
+- On CPU (no CUDA) the model is loaded in float32 on the CPU; fine for tests with tiny models, slow for real ones.
+- Structured output: transformers has no constrained decoding here, so the JSON schema is put into the system
+  message and the reply is validated (and retried with the error) by the writing layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+from storygen.errors import ProviderError
+from storygen.providers.writer.base import Completion
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-14B-Instruct"
+QUANTIZE = ("", "8bit", "4bit")
+
+_MODELS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _looks_like_path(s: str) -> bool:
+    return s.startswith((".", "/", "~")) or os.sep in s and s.count("/") != 1 or s.endswith(os.sep) or (len(s) > 1 and s[1] == ":")
+
+
+def _missing(model: str, why: str) -> ProviderError:
+    return ProviderError(
+        f"The transformers writer cannot load '{model}' ({why}).",
+        f"download it once (e.g. `hf download {model} --local-dir DIR`) and set writer.model=DIR"
+        if not _looks_like_path(model) else "set writer.model to a folder holding a saved model (config.json, weights, tokenizer).",
+    )
+
+
+class TransformersWriter:
+    name = "transformers"
+
+    def __init__(self, settings: dict[str, Any], cfg: Any = None):
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError as e:
+            raise ProviderError("The transformers writer needs torch and transformers.", "pip install 'storygen[gpu]'") from e
+        model = str(settings.get("model") or "").strip() or DEFAULT_MODEL
+        quantize = str(settings.get("quantize") or "").strip().lower()
+        if quantize not in QUANTIZE:
+            raise ProviderError(f"writer.quantize '{quantize}' is not supported by the transformers writer.",
+                                "use \"\" (full precision), \"8bit\" or \"4bit\".")
+        src = model
+        local = Path(model).expanduser()
+        if local.is_dir():
+            src = str(local.resolve())
+        elif _looks_like_path(model):
+            raise ProviderError(f"The model folder '{model}' does not exist.",
+                                "set writer.model to a folder holding a saved model, or to a Hugging Face model id.")
+        self.model_id = model
+        self.quantize = quantize
+        self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
+        self.max_tokens = int(settings.get("max_tokens") or 800)
+        self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
+        self.tokenizer, self.model = _load(src, quantize)
+        self.device = str(next(self.model.parameters()).device)
+        commit = getattr(self.model.config, "_commit_hash", None) or ""
+        self.version = (Path(src).name if local.is_dir() else model) + (f"@{commit[:12]}" if commit else "") + (f"+{quantize}" if quantize else "")
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Completion:
+        import torch
+
+        msgs = [dict(m) for m in messages]
+        if json_schema is not None:
+            hint = "Reply with only a JSON object matching this JSON schema: " + json.dumps(json_schema, separators=(",", ":"))
+            if msgs and msgs[0].get("role") == "system":
+                msgs[0]["content"] += "\n" + hint
+            else:
+                msgs.insert(0, {"role": "system", "content": hint})
+        tok = self.tokenizer
+        enc = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        input_ids = enc["input_ids"].to(self.model.device)
+        attn = enc.get("attention_mask")
+        attn = attn.to(self.model.device) if attn is not None else torch.ones_like(input_ids)
+        temp = float(self.temperature if temperature is None else temperature)
+        gen: dict[str, Any] = {"max_new_tokens": int(max_tokens or self.max_tokens)}
+        if temp > 0:
+            gen.update(do_sample=True, temperature=temp, top_p=0.95)
+        else:
+            gen.update(do_sample=False)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        if pad is not None:
+            gen["pad_token_id"] = pad
+        torch.manual_seed((self.seed + zlib.crc32(json.dumps(msgs, sort_keys=True).encode())) % (2**31 - 1))
+        t0 = time.perf_counter()
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(input_ids=input_ids, attention_mask=attn, **gen)
+        except torch.cuda.OutOfMemoryError as e:  # type: ignore[attr-defined]
+            raise ProviderError(f"The GPU ran out of memory generating with '{self.model_id}'.",
+                                "set writer.quantize=4bit (or 8bit), lower writer.max_tokens, or use a smaller model.") from e
+        seconds = time.perf_counter() - t0
+        new = out[0, input_ids.shape[1]:]
+        eos = tok.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+        n_new = len(new)
+        finish = "length"
+        for i, t in enumerate(new.tolist()):
+            if t in eos_ids:
+                n_new, finish = i, "stop"
+                break
+        text = tok.decode(new[:n_new], skip_special_tokens=True)
+        return Completion(
+            text=text.strip(),
+            model=self.version,
+            prompt_tokens=int(input_ids.shape[1]),
+            completion_tokens=int(n_new),
+            seconds=seconds,
+            cost_usd=0.0,
+            extra={"finish_reason": finish, "tokens_per_s": round(n_new / seconds, 2) if seconds > 0 else 0.0,
+                   "device": self.device},
+        )
+
+
+def _load(src: str, quantize: str) -> tuple[Any, Any]:
+    key = (src, quantize, "")
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cuda = torch.cuda.is_available()
+        kwargs: dict[str, Any] = {"dtype": "auto"}
+        if cuda:
+            try:
+                import accelerate  # noqa: F401
+
+                kwargs["device_map"] = "auto"
+            except ImportError:
+                kwargs["device_map"] = {"": 0}
+        if quantize:
+            if not cuda:
+                raise ProviderError(f"writer.quantize={quantize} needs a CUDA GPU (bitsandbytes).",
+                                    "leave writer.quantize empty on CPU, or use the llamacpp writer with a quantized GGUF.")
+            try:
+                import bitsandbytes  # noqa: F401
+                from transformers import BitsAndBytesConfig
+            except ImportError:
+                raise ProviderError(f"writer.quantize={quantize} needs the 'bitsandbytes' package.",
+                                    "pip install bitsandbytes, or leave writer.quantize empty.") from None
+            kwargs["quantization_config"] = (
+                BitsAndBytesConfig(load_in_8bit=True) if quantize == "8bit"
+                else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+            )
+        try:
+            tok = AutoTokenizer.from_pretrained(src)
+            model = AutoModelForCausalLM.from_pretrained(src, **kwargs)
+        except OSError as e:
+            why = "Hugging Face is offline and it is not in the local cache" if _offline() else str(e).split("\n")[0][:200]
+            raise _missing(src, why) from None
+        except ValueError as e:
+            raise ProviderError(f"'{src}' is not a causal language model transformers can load ({str(e)[:200]}).",
+                                "set writer.model to a chat model such as Qwen/Qwen2.5-14B-Instruct.") from None
+        if not getattr(tok, "chat_template", None):
+            raise ProviderError(f"The tokenizer of '{src}' has no chat template.", "use an instruct/chat model (its tokenizer carries one).")
+        if not cuda:
+            model = model.float()  # CPU kernels for bf16 are slow or missing
+        model.eval()
+        _MODELS[key] = (tok, model)
+        return tok, model

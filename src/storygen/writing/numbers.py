@@ -1,0 +1,208 @@
+"""Say numbers, money, years, times and abbreviations the way a narrator speaks them.
+
+A small self-contained speller (no num2words): cardinals, ordinals, decimals, years, percentages,
+currency, clock times, ranges and common abbreviations.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SCALES = [(10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand")]
+_ORD_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                  "nine": "ninth", "twelve": "twelfth"}
+
+
+def _below_1000(n: int) -> str:
+    words = []
+    if n >= 100:
+        words.append(f"{_ONES[n // 100]} hundred")
+        n %= 100
+    if n >= 20:
+        words.append(_TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else ""))
+    elif n or not words:
+        words.append(_ONES[n])
+    return " ".join(words)
+
+
+def cardinal(n: int) -> str:
+    """12 -> 'twelve', 1987 -> 'one thousand nine hundred eighty-seven', -3 -> 'minus three'."""
+    if n < 0:
+        return "minus " + cardinal(-n)
+    if n < 1000:
+        return _below_1000(n)
+    parts = []
+    for value, name in _SCALES:
+        if n >= value:
+            parts.append(f"{cardinal(n // value)} {name}")
+            n %= value
+    if n:
+        parts.append(_below_1000(n))
+    return " ".join(parts)
+
+
+def ordinal(n: int) -> str:
+    """1 -> 'first', 22 -> 'twenty-second', 100 -> 'one hundredth'."""
+    words = cardinal(n)
+    head, sep, last = words.rpartition(" ")
+    pre, dash, tail = last.rpartition("-")
+    if tail in _ORD_IRREGULAR:
+        tail = _ORD_IRREGULAR[tail]
+    elif tail.endswith("y"):
+        tail = tail[:-1] + "ieth"
+    else:
+        tail += "th"
+    return head + sep + pre + dash + tail
+
+
+def year(n: int) -> str:
+    """1987 -> 'nineteen eighty-seven', 2005 -> 'two thousand five', 2024 -> 'twenty twenty-four', 1900 -> 'nineteen hundred'."""
+    if 2000 <= n <= 2009:
+        return cardinal(n)
+    if 1000 <= n <= 2099 or 2100 <= n <= 9999:
+        hi, lo = divmod(n, 100)
+        if lo == 0:
+            return f"{cardinal(hi)} hundred"
+        if lo < 10:
+            return f"{cardinal(hi)} oh {cardinal(lo)}"
+        return f"{cardinal(hi)} {cardinal(lo)}"
+    return cardinal(n)
+
+
+def decimal(text: str) -> str:
+    """'3.14' -> 'three point one four', '0.5' -> 'zero point five'."""
+    whole, _, frac = text.partition(".")
+    out = cardinal(int(whole.replace(",", "") or "0"))
+    if frac:
+        out += " point " + " ".join(_ONES[int(d)] for d in frac)
+    return out
+
+
+def _num(text: str) -> str:
+    text = text.replace(",", "")
+    return decimal(text) if "." in text else cardinal(int(text))
+
+
+_MAG = {"k": "thousand", "m": "million", "mm": "million", "b": "billion", "bn": "billion", "t": "trillion",
+        "thousand": "thousand", "million": "million", "billion": "billion", "trillion": "trillion"}
+_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
+             "£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", "", "")}
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+
+
+def _money(m: re.Match[str]) -> str:
+    sym, amount, mag = m.group("sym"), m.group("amt"), (m.group("mag") or "").lower()
+    one, many, sub_one, sub_many = _CURRENCY[sym]
+    if mag:
+        return f"{_num(amount)} {_MAG[mag]} {many}"
+    amount = amount.replace(",", "")
+    whole, _, cents = amount.partition(".")
+    w = int(whole)
+    out = f"{cardinal(w)} {one if w == 1 else many}"
+    if cents and sub_one:
+        c = int((cents + "0")[:2])
+        if c:
+            out = (out + " and " if w else "") + f"{cardinal(c)} {sub_one if c == 1 else sub_many}"
+    return out
+
+
+_ABBREVIATIONS: list[tuple[str, str]] = [
+    (r"\bDr\.(?=\s+[A-Z])", "Doctor"),
+    (r"\bMr\.", "Mister"),
+    (r"\bMrs\.", "Missus"),
+    (r"\bMs\.", "Miz"),
+    (r"\bProf\.(?=\s+[A-Z])", "Professor"),
+    (r"\bSt\.(?=\s+[A-Z])", "Saint"),  # St. Louis, St. Patrick
+    (r"(?<=[a-z] )St\.", "Street"),  # Baker St.
+    (r"\b([A-Z][a-z]+) St\b\.?", r"\1 Street"),
+    (r"\bMt\.(?=\s+[A-Z])", "Mount"),
+    (r"\bJr\.", "Junior"),
+    (r"\bSr\.", "Senior"),
+    (r"\bAve\.", "Avenue"),
+    (r"\be\.g\.,?", "for example,"),
+    (r"\bi\.e\.,?", "that is,"),
+    (r"\betc\.", "et cetera."),
+    (r"\bvs\.?(?=\s)", "versus"),
+    (r"\bapprox\.", "approximately"),
+    (r"\bNo\.\s*(?=\d)", "number "),
+    (r"\bU\.S\.A?\.?(?=\s|$)", "U S"),
+    (r"\bU\.K\.(?=\s|$)", "U K"),
+    (r"\s&\s", " and "),
+    (r"\bw/(?=\s)", "with"),
+    (r"\bOK\b", "okay"),
+    (r"\bTV\b", "T V"),
+]
+
+
+def _clock(m: re.Match[str]) -> str:
+    h, mi = int(m.group(1)), int(m.group(2))
+    ampm = (m.group(3) or "").lower().replace(".", "").replace(" ", "")
+    out = cardinal(h)
+    if mi == 0:
+        out += "" if ampm else " o'clock"
+    elif mi < 10:
+        out += f" oh {cardinal(mi)}"
+    else:
+        out += f" {cardinal(mi)}"
+    if ampm:
+        out += " " + " ".join(ampm.upper())
+    return out
+
+
+def _plain_number(m: re.Match[str]) -> str:
+    text, suffix = m.group(1), m.group(2) or ""
+    if suffix:  # ordinals: 1st 2nd 3rd 4th
+        return ordinal(int(text.replace(",", "")))
+    clean = text.replace(",", "")
+    if "." not in clean and "," not in text and len(clean) == 4 and 1100 <= int(clean) <= 2099:
+        return year(int(clean))
+    if "." not in clean and len(clean) > 1 and clean.startswith("0"):
+        return " ".join(_ONES[int(d)] for d in clean)  # codes like 007
+    return _num(text)
+
+
+def expand_for_speech(text: str) -> str:
+    """Spell out numbers, money, percentages, years, times and abbreviations in running text."""
+    for pat, rep in _ABBREVIATIONS:
+        text = re.sub(pat, rep, text)
+    # money: $5, $5.50, $1.2 million, $3k, €20
+    text = re.sub(
+        rf"(?P<sym>[$€£¥])\s?(?P<amt>{_NUM})(?:\s?(?P<mag>thousand|million|billion|trillion|bn|mm|[kKmMbBtT])\b)?",
+        _money, text)
+    # percentages: 50%, 3.5 %, 50 percent
+    text = re.sub(rf"({_NUM})\s?%", lambda m: f"{_num(m.group(1))} percent", text)
+    # decades: the 1980s, the '90s
+    text = re.sub(r"\b(1[1-9]|20)(\d)0s\b", lambda m: _decade(int(m.group(1) + m.group(2) + "0")), text)
+    text = re.sub(r"'(\d)0s\b", lambda m: _TENS[int(m.group(1))].replace("ty", "ties") if int(m.group(1)) >= 2 else m.group(0), text)
+    # clock times: 3:30, 7:05 pm
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(\s?[ap]\.?\s?m\.?)?(?=\W|$)", _clock, text, flags=re.I)
+    text = re.sub(r"\b(\d{1,2})\s?([ap])\.?m\.?(?=\W|$)", lambda m: f"{cardinal(int(m.group(1)))} {m.group(2).upper()} M", text, flags=re.I)
+    # ranges: 10-14, 1990–1995 -> "ten to fourteen"
+    text = re.sub(rf"\b({_NUM})\s?[-–]\s?({_NUM})\b", lambda m: f"{_range_part(m.group(1))} to {_range_part(m.group(2))}", text)
+    text = re.sub(r"(?<![\w.\-])-(?=\d)", "minus ", text)
+    # ordinals and plain numbers (with thousands separators and decimals)
+    text = re.sub(rf"(?<![\w.])({_NUM})(st|nd|rd|th)?\b", _plain_number, text)
+    return text
+
+
+def _range_part(s: str) -> str:
+    clean = s.replace(",", "")
+    if "." not in clean and len(clean) == 4 and 1100 <= int(clean) <= 2099:
+        return year(int(clean))
+    return _num(s)
+
+
+def _decade(n: int) -> str:
+    spoken = year(n)
+    head, sep, last = spoken.rpartition(" ")
+    if last.endswith("y"):
+        last = last[:-1] + "ies"
+    elif last == "hundred":
+        last = "hundreds"
+    else:
+        last += "s"
+    return head + sep + last

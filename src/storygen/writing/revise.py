@@ -1,0 +1,163 @@
+"""Revision for voice clarity: deterministic rules always (numbers and abbreviations spelled out, over-long
+sentences split at natural joints, doubled words removed), an optional LLM rewrite (``revise.llm``), optional
+ElevenLabs v3 audio tags (``revise.audio_tags`` with ``voice.provider = elevenlabs``), and a readable
+sentence-level diff for ``revised/changes.md``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from storygen.providers.writer.base import Completion, Writer
+from storygen.writing.numbers import expand_for_speech
+from storygen.writing.prompts import render
+from storygen.writing.script import TOKENS_PER_WORD, _script_cfg, drop_unfinished, trim_to_range
+from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences
+
+MAX_TAGS = 6
+
+# split points, best first; each is (regex, how the right-hand part starts)
+_TIER1 = re.compile(r"\s*;\s+|\s+[—–-]{1,2}\s+|\s*—\s*")
+_TIER2 = re.compile(r",\s+(?=(?:and|but|so|yet|then|or)\s)", re.I)
+_TIER3 = re.compile(r"\s+(?=(?:and|but|so)\s+(?:I|he|she|we|they|it|you|my|his|her|our|their|the|then)\b)")
+
+
+def _words(s: str) -> int:
+    return count_words(s)
+
+
+def _cap(s: str) -> str:
+    s = s.lstrip()
+    m = re.match(r"^([\"'“‘(\[]*)(\w)", s)
+    if not m:
+        return s
+    return s[: m.start(2)] + m.group(2).upper() + s[m.end(2):]
+
+
+def _quotes_balanced(s: str) -> bool:
+    return s.count('"') % 2 == 0 and s.count("“") == s.count("”")
+
+
+def split_long_sentence(sentence: str, max_words: int) -> list[str]:
+    """Split a sentence longer than ``max_words`` at semicolons, dashes or ', and/but/so...' joints.
+
+    Both halves must keep at least 4 words and quotes may not be split; otherwise it is left alone.
+    """
+    if _words(sentence) <= max_words:
+        return [sentence]
+    body = sentence.rstrip()
+    m_end = re.search(r"[.!?…]+[\"'”’)]*$", body)
+    end = m_end.group(0) if m_end else "."
+    core = body[: m_end.start()] if m_end else body
+    mid = len(core) / 2
+    for pattern in (_TIER1, _TIER2, _TIER3):
+        best = None
+        for m in pattern.finditer(core):
+            left, right = core[: m.start()].rstrip(" ,"), core[m.end():].strip()
+            if _words(left) < 4 or _words(right) < 4 or not _quotes_balanced(left):
+                continue
+            score = abs(m.start() - mid)
+            if best is None or score < best[0]:
+                best = (score, left, right)
+        if best is not None:
+            _, left, right = best
+            left_end = "." if not left.endswith((".", "!", "?")) else ""
+            return split_long_sentence(left + left_end, max_words) + split_long_sentence(_cap(right) + end, max_words)
+    return [sentence]
+
+
+def _tidy(sentence: str) -> str:
+    s = re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", sentence, flags=re.I)  # "the the" -> "the"
+    s = re.sub(r"([!?])\1+", r"\1", s)
+    s = re.sub(r"\s{2,}", " ", s)
+    return s.strip()
+
+
+def apply_voice_rules(text: str, max_sentence_words: int = 22) -> str:
+    """The deterministic part of the revision; paragraphs are kept."""
+    out = []
+    for para in paragraphs(text):
+        para = expand_for_speech(para)
+        sents: list[str] = []
+        for s in split_sentences(para):
+            sents += split_long_sentence(_tidy(s), max_sentence_words)
+        out.append(" ".join(sents))
+    return join_paragraphs(out)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for p in paragraphs(text) for s in split_sentences(p)]
+
+
+def changes_markdown(before: str, after: str, notes: list[str]) -> str:
+    """A readable sentence-level diff (difflib) as Markdown."""
+    a, b = _sentences(before), _sentences(after)
+    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    blocks = []
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        lines = [f"- {s}" for s in a[i1:i2]] + [f"+ {s}" for s in b[j1:j2]]
+        blocks.append(f"### Sentence {i1 + 1}\n\n```diff\n" + "\n".join(lines) + "\n```")
+    head = [
+        "# Revision changes",
+        "",
+        *[f"- {n}" for n in notes],
+        f"- Words: {count_words(before)} -> {count_words(after)}; sentences: {len(a)} -> {len(b)}; "
+        f"changed blocks: {len(blocks)}.",
+        "",
+    ]
+    if not blocks:
+        head.append("No changes.")
+    return "\n".join(head + ["\n\n".join(blocks)]).rstrip() + "\n"
+
+
+def _limit_tags(text: str, allowed: set[str], max_tags: int) -> str:
+    seen = 0
+
+    def keep(m: re.Match[str]) -> str:
+        nonlocal seen
+        tag = m.group(1).strip().lower()
+        if tag in allowed and seen < max_tags:
+            seen += 1
+            return f"[{tag}]"
+        return ""
+
+    return re.sub(r"\[([^\]\n]{0,40})\]", keep, text)
+
+
+def revise_script(writer: Writer | None, script: str, cfg: Any) -> tuple[str, str, list[Completion]]:
+    """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions)."""
+    max_words = int(cfg.get("revise.max_sentence_words", 22)) if cfg is not None else 22
+    use_llm = bool(cfg.get("revise.llm", False)) if cfg is not None else False
+    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and cfg.get("voice.provider") == "elevenlabs")
+    _, lo, hi, _ = _script_cfg(cfg)
+    comps: list[Completion] = []
+    notes: list[str] = []
+    text = script.strip()
+    if use_llm and writer is not None:
+        tags_line = " " + render("revise_tags", cfg, max_tags=MAX_TAGS, tags=", ".join(f"[{t}]" for t in AUDIO_TAGS)) if tags else ""
+        messages = [
+            {"role": "system", "content": render("revise_system", cfg)},
+            {"role": "user", "content": render("revise_user", cfg, script=text, min=lo, max=hi, tags_line=tags_line)},
+        ]
+        c = writer.complete(messages, max_tokens=int(hi * TOKENS_PER_WORD) + 80)
+        comps.append(c)
+        cand = drop_unfinished(clean_script(c.text, keep_audio_tags=tags))
+        if tags:
+            cand = _limit_tags(cand, set(AUDIO_TAGS), MAX_TAGS)
+        n = count_words(cand)
+        orig_n = count_words(text)
+        lo_ok, hi_ok = min(lo, orig_n), max(hi, orig_n)  # never demand more than the input already met
+        if not lo_ok <= n <= hi_ok:
+            cand = trim_to_range(cand, lo_ok, hi_ok) or ""
+        if cand:
+            text = cfg.redact(cand) if hasattr(cfg, "redact") else cand
+            notes.append(f"LLM rewrite for the ear by {c.model}" + (" with ElevenLabs v3 audio tags" if tags else "") + ".")
+        else:
+            notes.append(f"LLM rewrite by {c.model} discarded: {n} words, outside {lo_ok}-{hi_ok}.")
+    revised = apply_voice_rules(text, max_words)
+    notes.insert(0, f"Rules: numbers, money, years, times and abbreviations spelled out; sentences over {max_words} words "
+                    "split; doubled words removed.")
+    return revised, changes_markdown(script, revised, notes), comps

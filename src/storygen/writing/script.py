@@ -1,0 +1,168 @@
+"""The script: about 360 spoken words with a hook, in the voice the idea asks for, always inside the
+configured word range. Length is enforced by asking again, by a targeted expansion or shortening, or by
+dropping whole sentences/paragraphs from the middle (never a cut mid-sentence)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from storygen.errors import ProviderError
+from storygen.models import StoryIdea
+from storygen.providers.writer.base import Completion, Writer
+from storygen.writing.prompts import render
+from storygen.writing.text import clean_script, count_words, dedupe_sentences, join_paragraphs, paragraphs, split_sentences
+
+TOKENS_PER_WORD = 1.45  # generous for English prose in Qwen/Llama tokenizers (measured ~1.3)
+
+
+def _script_cfg(cfg: Any) -> tuple[int, int, int, int]:
+    g = (lambda k, d: int(cfg.get(f"script.{k}", d))) if cfg is not None else (lambda k, d: d)
+    target, lo, hi, attempts = g("target_words", 360), g("min_words", 330), g("max_words", 390), g("max_attempts", 4)
+    if lo > hi:
+        lo, hi = hi, lo
+    target = min(max(target, lo), hi)
+    return target, lo, hi, max(1, attempts)
+
+
+def _ends_sentence(text: str) -> bool:
+    return bool(re.search(r"[.!?…][\"'”’)]*\s*$", text.strip()))
+
+
+def drop_unfinished(text: str) -> str:
+    """Remove a trailing sentence that was cut off (a reply that hit max_tokens)."""
+    text = text.strip()
+    if not text or _ends_sentence(text):
+        return text
+    paras = paragraphs(text)
+    last = split_sentences(paras[-1])
+    if len(last) > 1:
+        paras[-1] = " ".join(last[:-1])
+    else:
+        paras = paras[:-1]
+    return join_paragraphs(paras)
+
+
+def trim_to_range(text: str, lo: int, hi: int, target: int | None = None) -> str | None:
+    """Shorten ``text`` into lo..hi words by removing whole paragraphs or sentences from the middle.
+
+    The opening (the hook) and the ending (the payoff) are kept. Returns None when no such cut exists.
+    """
+    n = count_words(text)
+    if n <= hi:
+        return text if n >= lo else None
+    target = target or (lo + hi) // 2
+    paras = paragraphs(text)
+    # 1) one whole middle paragraph
+    best: tuple[int, list[str]] | None = None
+    for i in range(1, len(paras) - 1):
+        cand = paras[:i] + paras[i + 1:]
+        m = count_words(join_paragraphs(cand))
+        if lo <= m <= hi and (best is None or abs(m - target) < best[0]):
+            best = (abs(m - target), cand)
+    if best is not None:
+        return join_paragraphs(best[1])
+    # 2) sentences from the middle outward, keeping the first two and the last three sentences
+    flat = [(pi, s) for pi, p in enumerate(paras) for s in split_sentences(p)]
+    if len(flat) < 6:
+        return None
+    protected = set(range(2)) | set(range(len(flat) - 3, len(flat)))
+    order = sorted((i for i in range(len(flat)) if i not in protected), key=lambda i: abs(i - len(flat) * 0.55))
+    removed: set[int] = set()
+    for i in order:
+        removed.add(i)
+        kept: dict[int, list[str]] = {}
+        for j, (pi, s) in enumerate(flat):
+            if j not in removed:
+                kept.setdefault(pi, []).append(s)
+        cand = join_paragraphs([" ".join(v) for _, v in sorted(kept.items())])
+        m = count_words(cand)
+        if m <= hi:
+            return cand if m >= lo else None
+    return None
+
+
+def insert_before_ending(text: str, addition: str) -> str:
+    """Put new sentences just before the final paragraph (or the final sentence of a one-paragraph script)."""
+    paras = paragraphs(text)
+    addition = " ".join(paragraphs(addition))
+    if len(paras) >= 2:
+        return join_paragraphs(paras[:-1] + [addition, paras[-1]])
+    sents = split_sentences(text)
+    if len(sents) >= 2:
+        return join_paragraphs([" ".join(sents[:-1]) + " " + addition, sents[-1]])
+    return join_paragraphs([addition, text])
+
+
+def _voice_line(idea: StoryIdea, cfg: Any) -> str:
+    return render("script_first_person" if idea.narration == "first_person" else "script_narrator", cfg)
+
+
+def script_messages(idea: StoryIdea, cfg: Any, words: int) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": render("script_system", cfg)},
+        {"role": "user", "content": render(
+            "script_user", cfg, words=words, title=idea.title, logline=idea.logline, tone=idea.tone, theme=idea.theme,
+            voice=_voice_line(idea, cfg), source=idea.source)},
+    ]
+
+
+def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[Completion]]:
+    """Write the narration for ``idea``; returns (text, completions). ProviderError after script.max_attempts calls."""
+    target, lo, hi, max_attempts = _script_cfg(cfg)
+    # Small models write ~75 % of the words they are asked for; a writer may declare that bias
+    # (``length_bias``, e.g. the packaged 1.5B model) so the first draft lands in range more often.
+    # Overshooting is cheap (whole sentences are dropped from the middle); undershooting costs a call.
+    bias = float(getattr(writer, "length_bias", 1.0) or 1.0)
+    ask = int(round(target * bias / 10.0)) * 10
+    base = script_messages(idea, cfg, ask)
+    comps: list[Completion] = []
+
+    def call(messages: list[dict[str, str]], words: int) -> str:
+        c = writer.complete(messages, max_tokens=int(words * TOKENS_PER_WORD) + 60)
+        comps.append(c)
+        out = dedupe_sentences(clean_script(c.text))
+        if c.extra.get("finish_reason") == "length" or not _ends_sentence(out):
+            out = drop_unfinished(out)
+        return cfg.redact(out) if cfg is not None and hasattr(cfg, "redact") else out
+
+    text = call(base, max(hi, int(ask * 1.15)))
+    expand_failed = False
+    history: list[int] = []
+    while True:
+        n = count_words(text)
+        history.append(n)
+        if lo <= n <= hi:
+            return text, comps
+        if n > hi:
+            cut = trim_to_range(text, lo, hi, target)
+            if cut is not None:
+                return cut, comps
+        if len(comps) >= max_attempts:
+            raise ProviderError(
+                f"The writer could not write a script of {lo}-{hi} words in {len(comps)} tries "
+                f"(got {', '.join(map(str, history))} words).",
+                "try again, raise script.max_attempts, widen script.min_words/max_words, or use a stronger writer model.",
+            )
+        if n > hi:  # too long and no clean cut: a targeted shortening
+            text = call([
+                {"role": "system", "content": render("script_system", cfg)},
+                {"role": "user", "content": render("script_shorten", cfg, script=text, got=n, words=target, min=lo, max=hi)},
+            ], hi)
+        elif n >= lo // 2 and not expand_failed:  # a bit short: add a passage before the ending
+            missing = max(target - n, 20)
+            addition = call([
+                {"role": "system", "content": render("script_system", cfg)},
+                {"role": "user", "content": render("script_expand", cfg, script=text, missing=missing)},
+            ], missing + 60)
+            if count_words(addition) < 5:
+                expand_failed = True
+            elif count_words(addition) >= lo * 0.8:  # it rewrote the whole script instead: take that
+                text = addition
+            else:
+                text = insert_before_ending(text, addition)
+        else:  # far too short (or expansion failed): write it again with the count fed back
+            text = call(base + [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": render("script_retry", cfg, got=n, min=lo, max=hi, words=target)},
+            ], hi)

@@ -1,0 +1,174 @@
+"""Plain-text helpers for spoken scripts: word counts, sentences, deterministic clean-up, audio tags."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# ElevenLabs v3 audio tags the reviser may add; anything else in square brackets is a stage direction.
+AUDIO_TAGS = (
+    "whispers", "sighs", "laughs", "laughs softly", "chuckles", "exhales", "gasps", "excited", "curious",
+    "sarcastic", "crying", "nervous", "sad", "calm", "serious", "mischievously", "pause", "short pause",
+)
+_TAG_RE = re.compile(r"\[\s*([A-Za-z][A-Za-z ]{0,30}?)\s*\]")
+
+
+def strip_audio_tags(text: str) -> str:
+    """Remove ``[whispers]``-style tags (for captions and voices that would read them aloud)."""
+    out = _TAG_RE.sub(" ", text)
+    out = re.sub(r"[ \t]{2,}", " ", out)
+    out = re.sub(r" +([,.!?;:])", r"\1", out)
+    return "\n".join(line.strip() for line in out.splitlines()).strip()
+
+
+def count_words(text: str) -> int:
+    """Spoken words: whitespace-separated tokens holding a letter or digit; audio tags don't count."""
+    return sum(1 for tok in strip_audio_tags(text).split() if any(ch.isalnum() for ch in tok))
+
+
+# ----------------------------------------------------------------------------- sentences
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "st", "mt", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "no", "ft", "approx",
+    "a.m", "p.m", "u.s", "u.k", "inc", "ltd", "co", "ave", "blvd", "rd", "gen", "col", "capt", "sgt", "lt",
+}
+_END_RE = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping end punctuation and closing quotes. Newlines also end sentences."""
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n|\n", text):
+        block = block.strip()
+        if not block:
+            continue
+        start = 0
+        for m in _END_RE.finditer(block):
+            end = m.end(2)
+            before = block[start:m.start(1)]
+            last = before.split()[-1].lower() if before.split() else ""
+            nxt = block[m.end():m.end() + 1]
+            if m.group(1) == "." and (last.rstrip(".") in _ABBREV or re.fullmatch(r"[a-z]", last)):
+                continue  # "Dr. Smith", "e.g. this", initials
+            if nxt and nxt.islower():
+                continue  # "... wait... what" is one sentence
+            sentences.append(block[start:end].strip())
+            start = m.end()
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def paragraphs(text: str) -> list[str]:
+    """Paragraphs: blocks separated by line breaks (models write one paragraph per line or blank-line blocks)."""
+    return [p.strip() for p in re.split(r"\n+", text.strip()) if p.strip()]
+
+
+# ----------------------------------------------------------------------------- clean-up
+
+_DIRECTION_WORDS = re.compile(
+    r"\b(music|sound|sfx|fx|pause|beat|cut to|fade|scene|narrator|voice ?over|v\.?o\.?|camera|whisper\w*|sigh\w*|"
+    r"laugh\w*|silence|dramatic|intro|outro|upbeat|soft(ly)?|angle|close[- ]up|shot|b-roll|on screen|on-screen|"
+    r"transition|zoom|sting|swell\w*|ambient|background|tone|footsteps|thunder|rain)\b",
+    re.I,
+)
+_LABEL_RE = re.compile(
+    r"^\s*(?:\*\*|__)?(hook|narrator|narration|voice ?over|voice-over|vo|script|story|intro|outro|ending|conclusion|"
+    r"opening|closing|scene \d+|part \d+|act \w+|body|cta|call to action)(?:\*\*|__)?\s*(?:\([^)]*\))?\s*[:\-–—]\s*",
+    re.I,
+)
+_TITLE_RE = re.compile(r"^\s*(?:\*\*|__)?(title|word count|words|length|duration|tone|theme)(?:\*\*|__)?\s*[:\-–—]", re.I)
+
+
+def _is_emoji(ch: str) -> bool:
+    cp = ord(ch)
+    if cp in (0x200D, 0xFE0F, 0xFE0E, 0x20E3):
+        return True
+    if 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x1F1E6 <= cp <= 0x1F1FF or 0x2B00 <= cp <= 0x2BFF:
+        return True
+    return unicodedata.category(ch) == "So"
+
+
+def remove_emoji(text: str) -> str:
+    return "".join(ch for ch in text if not _is_emoji(ch))
+
+
+def _paren(m: re.Match[str]) -> str:
+    inner = m.group(1).strip()
+    if not inner or _DIRECTION_WORDS.search(inner):
+        return " "
+    return f", {inner},"
+
+
+def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
+    """Make model output speakable: no markdown, titles, labels, stage directions, emoji or hashtags.
+
+    Deterministic; paragraphs are kept (separated by one blank line).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"```[a-zA-Z]*", "", text)
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            lines.append("")
+            continue
+        if _TITLE_RE.match(line) or re.fullmatch(r"(?:\*\*|__)?(the end|fin|end)[.!]?(?:\*\*|__)?", line, re.I):
+            continue
+        if re.fullmatch(r"[-*_=~#]{3,}", line):  # horizontal rules
+            continue
+        if re.fullmatch(r"\(.*\)|\[.*\]", line):  # a whole line of direction
+            continue
+        line = re.sub(r"^#{1,6}\s*", "", line)
+        if raw.lstrip().startswith("#") and len(line.split()) <= 8 and not re.search(r"[.!?]$", line):
+            continue  # a markdown heading
+        line = re.sub(r"^(?:[-*•+]\s+|\d+[.)]\s+)", "", line)  # bullets, numbered lists
+        line = re.sub(r"^>\s*", "", line)
+        line = _LABEL_RE.sub("", line)
+        lines.append(line)
+    text = "\n".join(lines)
+    text = re.sub(r"\[([^\]]+)\]\((?:https?://|www\.)[^)]*\)", r"\1", text)  # markdown links
+    text = re.sub(r"https?://\S+|www\.\S+", "", text)
+    if keep_audio_tags:
+        allowed = set(AUDIO_TAGS)
+        text = re.sub(r"\[([^\]\n]{0,60})\]", lambda m: m.group(0) if m.group(1).strip().lower() in allowed else " ", text)
+    else:
+        text = re.sub(r"\[[^\]\n]{0,200}\]", " ", text)
+    text = re.sub(r"\(([^()\n]{0,200})\)", _paren, text)
+    text = re.sub(r"(\*\*|__|\*|~~|`)", "", text)
+    text = re.sub(r"(?<![\w&])_(\w[^_\n]*)_(?!\w)", r"\1", text)
+    text = re.sub(r"(?<!\w)#\w[\w-]*", "", text)  # hashtags
+    text = re.sub(r"(?<![\w.])@\w+", "", text)  # handles
+    text = remove_emoji(text)
+    # tidy spacing and punctuation the removals left behind
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" +([,.!?;:])", r"\1", text)
+    text = re.sub(r",\s*([,.!?;:])", r"\1", text)
+    text = re.sub(r"^[ ,;:]+", "", text, flags=re.M)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if len(text) > 2 and text[0] in "\"“" and text[-1] in "\"”" and text.count('"') + text.count("“") + text.count("”") == 2:
+        text = text[1:-1].strip()
+    return text
+
+
+def dedupe_sentences(text: str, min_words: int = 4) -> str:
+    """Drop sentences that repeat an earlier one word for word (a small model caught in a loop)."""
+    seen: set[str] = set()
+    out = []
+    for para in paragraphs(text):
+        kept = []
+        for s in split_sentences(para):
+            key = re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
+            if len(key.split()) >= min_words and key in seen:
+                continue
+            seen.add(key)
+            kept.append(s)
+        if kept:
+            out.append(" ".join(kept))
+    return join_paragraphs(out)
+
+
+def join_paragraphs(paras: list[str]) -> str:
+    return "\n\n".join(p.strip() for p in paras if p.strip())
