@@ -54,7 +54,10 @@ def ideas_schema(n: int) -> dict[str, Any]:
 
 def _clean_field(v: Any) -> Any:
     if isinstance(v, str):
-        return v.strip().strip("\"'“”").strip()
+        v = re.sub(r"^[\s>*#\-]+|[\s*#]+$", "", v)  # stray markdown marks around a field
+        if len(v) >= 2 and v[0] in "\"'“" and v[-1] in "\"'”":
+            v = v[1:-1]
+        return " ".join(v.split())
     return v
 
 
@@ -148,7 +151,7 @@ def generate_idea(writer: Writer, idea_text: str, cfg: Any) -> tuple[StoryIdea, 
     max_chars = int(cfg.get("idea.max_chars", 2000)) if cfg is not None else 2000
     source = condense_idea(text, min(max_chars, 2000))
     messages = [
-        {"role": "system", "content": render("idea_system", cfg)},
+        {"role": "system", "content": render("system", cfg)},
         {"role": "user", "content": render("idea_user", cfg, idea=_guard_data(source, "idea"), n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
     ]
     idea, comps = ask_json(
@@ -172,7 +175,7 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
                              "use a few words; put a longer idea into `storygen make \"...\"` instead.")
         theme_line = " " + render("ideas_theme", cfg, theme=_guard_data(theme, "theme"))
     messages = [
-        {"role": "system", "content": render("idea_system", cfg)},
+        {"role": "system", "content": render("system", cfg)},
         {"role": "user", "content": render("ideas_user", cfg, n=n, theme_line=theme_line, n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
     ]
 

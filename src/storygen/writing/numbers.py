@@ -150,6 +150,15 @@ def _clock(m: re.Match[str]) -> str:
         out += f" {cardinal(mi)}"
     if ampm:
         out += " " + " ".join(ampm.upper())
+        if m.group(3).endswith(".") and not re.match(r"\s*[a-z,;:]", m.string[m.end():]):
+            out += "."  # "at 7 p.m." ended the sentence: keep its full stop
+    return out
+
+
+def _clock_hour(m: re.Match[str]) -> str:
+    out = f"{cardinal(int(m.group(1)))} {m.group(3).upper()} M"
+    if m.group(2).endswith(".") and not re.match(r"\s*[a-z,;:]", m.string[m.end():]):
+        out += "."
     return out
 
 
@@ -180,7 +189,7 @@ def expand_for_speech(text: str) -> str:
     text = re.sub(r"'(\d)0s\b", lambda m: _TENS[int(m.group(1))].replace("ty", "ties") if int(m.group(1)) >= 2 else m.group(0), text)
     # clock times: 3:30, 7:05 pm
     text = re.sub(r"\b(\d{1,2}):(\d{2})(\s?[ap]\.?\s?m\.?)?(?=\W|$)", _clock, text, flags=re.I)
-    text = re.sub(r"\b(\d{1,2})\s?([ap])\.?m\.?(?=\W|$)", lambda m: f"{cardinal(int(m.group(1)))} {m.group(2).upper()} M", text, flags=re.I)
+    text = re.sub(r"\b(\d{1,2})(\s?([ap])\.?m\.?)(?=\W|$)", lambda m: _clock_hour(m), text, flags=re.I)
     # ranges: 10-14, 1990–1995 -> "ten to fourteen"
     text = re.sub(rf"\b({_NUM})\s?[-–]\s?({_NUM})\b", lambda m: f"{_range_part(m.group(1))} to {_range_part(m.group(2))}", text)
     text = re.sub(r"(?<![\w.\-])-(?=\d)", "minus ", text)

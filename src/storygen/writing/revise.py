@@ -139,7 +139,7 @@ def revise_script(writer: Writer | None, script: str, cfg: Any) -> tuple[str, st
     if use_llm and writer is not None:
         tags_line = " " + render("revise_tags", cfg, max_tags=MAX_TAGS, tags=", ".join(f"[{t}]" for t in AUDIO_TAGS)) if tags else ""
         messages = [
-            {"role": "system", "content": render("revise_system", cfg)},
+            {"role": "system", "content": render("system", cfg)},
             {"role": "user", "content": render("revise_user", cfg, script=text, min=lo, max=hi, tags_line=tags_line)},
         ]
         c = writer.complete(messages, max_tokens=int(hi * TOKENS_PER_WORD) + 80)

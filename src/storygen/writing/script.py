@@ -100,7 +100,7 @@ def _voice_line(idea: StoryIdea, cfg: Any) -> str:
 
 def script_messages(idea: StoryIdea, cfg: Any, words: int) -> list[dict[str, str]]:
     return [
-        {"role": "system", "content": render("script_system", cfg)},
+        {"role": "system", "content": render("system", cfg)},
         {"role": "user", "content": render(
             "script_user", cfg, words=words, title=idea.title, logline=idea.logline, tone=idea.tone, theme=idea.theme,
             voice=_voice_line(idea, cfg), source=idea.source)},
@@ -146,13 +146,13 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
             )
         if n > hi:  # too long and no clean cut: a targeted shortening
             text = call([
-                {"role": "system", "content": render("script_system", cfg)},
+                {"role": "system", "content": render("system", cfg)},
                 {"role": "user", "content": render("script_shorten", cfg, script=text, got=n, words=target, min=lo, max=hi)},
             ], hi)
         elif n >= lo // 2 and not expand_failed:  # a bit short: add a passage before the ending
             missing = max(target - n, 20)
             addition = call([
-                {"role": "system", "content": render("script_system", cfg)},
+                {"role": "system", "content": render("system", cfg)},
                 {"role": "user", "content": render("script_expand", cfg, script=text, missing=missing)},
             ], missing + 60)
             if count_words(addition) < 5:

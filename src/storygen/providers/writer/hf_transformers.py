@@ -172,9 +172,12 @@ def _load(src: str, quantize: str) -> tuple[Any, Any]:
                 BitsAndBytesConfig(load_in_8bit=True) if quantize == "8bit"
                 else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
             )
+        # HF_HUB_OFFLINE is read by huggingface_hub at import time; pass it on explicitly so a late setting
+        # still means "never touch the network" (and fails fast instead of timing out)
+        local_only = _offline() or Path(src).is_dir()
         try:
-            tok = AutoTokenizer.from_pretrained(src)
-            model = AutoModelForCausalLM.from_pretrained(src, **kwargs)
+            tok = AutoTokenizer.from_pretrained(src, local_files_only=local_only)
+            model = AutoModelForCausalLM.from_pretrained(src, local_files_only=local_only, **kwargs)
         except OSError as e:
             why = "Hugging Face is offline and it is not in the local cache" if _offline() else str(e).split("\n")[0][:200]
             raise _missing(src, why) from None
