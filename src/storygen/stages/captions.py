@@ -28,7 +28,7 @@ class CaptionsStage(Stage):
         return [ctx.p(f"captions/{n}") for n in ("words.json", "captions.srt", "phrases.srt", "captions.vtt", "captions.ass")]
 
     def run(self, ctx: Context) -> StageResult:
-        from storygen.captions.align import align_words, alignment_report, refine_with_audio
+        from storygen.captions.align import align_to_audio, alignment_report
         from storygen.captions.formats import write_ass, write_srt, write_vtt, write_words_json
         from storygen.captions.text import script_words
 
@@ -43,7 +43,7 @@ class CaptionsStage(Stage):
             ctx.progress(0.1, f"listening with {asr.name}")
             heard = asr.transcribe(wav, language="en", prompt=None)
             ctx.progress(0.7, "aligning the script to the audio")
-            words = refine_with_audio(align_words(script_words(script), heard), wav)
+            words = align_to_audio(script, heard, wav)
             info = alignment_report(words)
             if info.get("low_confidence"):
                 info["warnings"] = [f"Only {info['matched_share']:.0%} of the script's words were heard in the narration: "
