@@ -283,3 +283,14 @@ def test_pick_strongest(tmp_path):
     dark = tmp_path / "dark.png"
     Image.new("RGB", (300, 500), (5, 5, 5)).save(dark)
     assert pick_strongest([flat, dark, busy]) == busy
+
+
+def test_limiter_keeps_loudness_and_true_peak():
+    from storygen.media.render import _finish_audio, true_peak_db
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((48000 * 5, 2)) * 0.02).astype(np.float32)
+    x[::4800] = 0.95  # sharp clicks: the gain to -14 LUFS would push them far over 0 dBFS
+    out, lufs, tp = _finish_audio(x, 48000, -14.0, -1.0)
+    assert abs(_lufs(out, 48000) - (-14.0)) < 0.3
+    assert true_peak_db(out, 48000) <= -1.0

@@ -102,7 +102,7 @@ DEFAULTS: dict[str, Any] = {
         "height": 1920,
         "fps": 30,
         "crossfade": 0.35,
-        "preset": "veryfast",
+        "preset": "turbo",  # x264: "turbo" = ultrafast + CABAC/8x8dct/deblock (see media/render.py); any x264 preset works
         "crf": 21,
         "threads": 0,
         "loudness": -14.0,

@@ -58,7 +58,7 @@ class RenderJob:
     height: int = 1920
     fps: int = 30
     crossfade: float = 0.35
-    preset: str = "veryfast"
+    preset: str = "turbo"  # see X264_PRESETS; any x264 preset name works too
     crf: int = 21
     threads: int = 0
     loudness: float = -14.0
@@ -317,20 +317,23 @@ def _finish_audio(mix, sr: int, loudness: float, true_peak: float):
     ceiling = true_peak - TP_MARGIN_DB
     cur = _lufs(mix, sr)
     if cur <= -69.0:  # silence: nothing to normalise
-        return mix
+        return mix, cur, true_peak_db(mix, sr)
     out = mix * np.float32(10 ** ((loudness - cur) / 20))
+    cur = loudness
+    tp = true_peak_db(out, sr)
     for _ in range(3):
-        if true_peak_db(out, sr) <= ceiling:
+        if tp <= ceiling:
             break
         out = _limit(out, sr, ceiling - 0.05)
         cur = _lufs(out, sr)
-        if abs(cur - loudness) < 0.1:
-            break
-        out = out * np.float32(10 ** ((loudness - cur) / 20))
-    tp = true_peak_db(out, sr)
+        if abs(cur - loudness) >= 0.1:
+            out = out * np.float32(10 ** ((loudness - cur) / 20))
+            cur = loudness
+        tp = true_peak_db(out, sr)
     if tp > ceiling:  # last resort: plain gain down (loudness may then sit a little under target)
-        out = out * np.float32(10 ** ((ceiling - tp) / 20))
-    return out
+        g = ceiling - tp
+        out, cur, tp = out * np.float32(10 ** (g / 20)), cur + g, ceiling
+    return out, cur, tp
 
 
 def prepare_audio(job: RenderJob, duration: float, work: Path) -> tuple[Path, int, dict]:
@@ -379,9 +382,7 @@ def prepare_audio(job: RenderJob, duration: float, work: Path) -> tuple[Path, in
     if mix.shape[0] < n:
         mix = np.concatenate([mix, np.zeros((n - mix.shape[0], mix.shape[1]), np.float32)])
     mix = mix[:n]
-    final = _finish_audio(mix, sr, job.loudness, job.true_peak)
-    stats["mix_lufs"] = _lufs(final, sr)
-    stats["mix_true_peak"] = true_peak_db(final, sr)
+    final, stats["mix_lufs"], stats["mix_true_peak"] = _finish_audio(mix, sr, job.loudness, job.true_peak)
     out = work / "final_audio.wav"
     _write_wav(out, final, sr)
     return out, passes, stats
