@@ -1,0 +1,150 @@
+"""LLM part of benchmarks/gpu_throughput.py: the transformers writer's models at full size, random weights.
+
+Decoding speed does not depend on the weight values, so Qwen2.5-14B-Instruct and Llama-3.1-8B-Instruct are
+built from their published configs (below) with random bf16 weights directly on the GPU; nothing is
+downloaded. Every run forces a fixed number of new tokens (min_new_tokens = max_new_tokens), greedy.
+
+Figures per model:
+  - plain ``generate`` (dynamic cache), one stream;
+  - static KV cache + ``torch.compile`` (mode "reduce-overhead": CUDA graphs), one stream;
+  - a batch of 8 streams (plain, and static + compiled), total tokens/s.
+
+    run(report)   # report(name, value, unit, spec) prints one line per figure
+
+Environment knobs: STORYGEN_BENCH_LLM_MODELS ("qwen14b,llama8b"), STORYGEN_BENCH_NEW_TOKENS (default 128),
+STORYGEN_BENCH_SKIP ("compile", "batch", comma separated), STORYGEN_BENCH_SMOKE=1 (tiny configs, CPU allowed:
+checks the code path only, the figures mean nothing).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+Report = Callable[..., None]
+
+# Qwen/Qwen2.5-14B-Instruct config.json
+QWEN25_14B: dict[str, Any] = {
+    "vocab_size": 152064, "hidden_size": 5120, "intermediate_size": 13824, "num_hidden_layers": 48,
+    "num_attention_heads": 40, "num_key_value_heads": 8, "max_position_embeddings": 32768, "rope_theta": 1000000.0,
+    "rms_norm_eps": 1e-06, "hidden_act": "silu", "tie_word_embeddings": False, "use_sliding_window": False,
+    "bos_token_id": 151643, "eos_token_id": 151645,
+}
+# meta-llama/Llama-3.1-8B-Instruct config.json
+LLAMA31_8B: dict[str, Any] = {
+    "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072, "rope_theta": 500000.0,
+    "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+    "rms_norm_eps": 1e-05, "hidden_act": "silu", "tie_word_embeddings": False, "bos_token_id": 128000,
+    "eos_token_id": [128001, 128008, 128009],
+}
+SPEC = {
+    "qwen14b": {"plain": "11.2 tok/s (H100, tf 5.17)", "compiled": "62.1 tok/s measured; >= 90 target; ~113 bandwidth limit",
+                "batch": ">= 400 tok/s total target (plain 111)"},
+    "llama8b": {"plain": "", "compiled": "", "batch": ""},
+}
+
+
+def _smoke() -> bool:
+    return os.environ.get("STORYGEN_BENCH_SMOKE", "") == "1"
+
+
+def _build(key: str, device: str, dtype: Any) -> Any:
+    import torch
+    import transformers
+
+    cfg_dict = dict(QWEN25_14B if key == "qwen14b" else LLAMA31_8B)
+    if _smoke():
+        cfg_dict.update(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, bos_token_id=1, eos_token_id=2)
+    cls_cfg, cls_model = ((transformers.Qwen2Config, transformers.Qwen2ForCausalLM) if key == "qwen14b"
+                          else (transformers.LlamaConfig, transformers.LlamaForCausalLM))
+    config = cls_cfg(**cfg_dict)
+    torch.manual_seed(0)
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = cls_model(config)  # random init straight on the device, in bf16
+    finally:
+        torch.set_default_dtype(prev)
+    model.eval()
+    model.generation_config.pad_token_id = 0
+    return model
+
+
+def _time_generate(model: Any, batch: int, prompt_len: int, new_tokens: int, device: str, runs: int = 2, **kw: Any) -> float:
+    """Seconds per generate call (best of ``runs`` after one warm-up), forcing exactly ``new_tokens``."""
+    import torch
+
+    ids = torch.randint(100, model.config.vocab_size - 1, (batch, prompt_len), device=device)
+    attn = torch.ones_like(ids)
+    args = dict(input_ids=ids, attention_mask=attn, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                do_sample=False, **kw)
+
+    def once() -> float:
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        with torch.inference_mode():
+            out = model.generate(**args)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        assert out.shape[1] == prompt_len + new_tokens, out.shape
+        return time.perf_counter() - t
+
+    once()  # warm-up (and, for compiled models, the compile)
+    return min(once() for _ in range(runs))
+
+
+def run(report: Report) -> None:
+    try:
+        import torch
+    except ImportError:
+        print("LLM throughput skipped: torch is not installed")
+        return
+    cuda = torch.cuda.is_available()
+    if not cuda and not _smoke():
+        print("LLM throughput skipped: no CUDA device (Qwen2.5-14B / Llama-3.1-8B bf16 need a GPU)")
+        return
+    device = "cuda" if cuda else "cpu"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    new = int(os.environ.get("STORYGEN_BENCH_NEW_TOKENS", "8" if _smoke() else "128"))
+    prompt_len = 16 if _smoke() else 128
+    skip = {s.strip() for s in os.environ.get("STORYGEN_BENCH_SKIP", "").split(",") if s.strip()}
+    models = [m.strip() for m in os.environ.get("STORYGEN_BENCH_LLM_MODELS", "qwen14b,llama8b").split(",") if m.strip()]
+    tag = " [SMOKE: tiny config, figures meaningless]" if _smoke() else ""
+    for key in models:
+        name = {"qwen14b": "Qwen2.5-14B", "llama8b": "Llama-3.1-8B"}[key]
+        spec = SPEC[key]
+        t0 = time.perf_counter()
+        model = _build(key, device, dtype)
+        report(f"{name} build (random bf16 weights on {device}){tag}", time.perf_counter() - t0, "s", "")
+        if cuda:
+            report(f"{name} weights in GPU memory", torch.cuda.memory_allocated() / 2**30, "GiB", "")
+
+        s = _time_generate(model, 1, prompt_len, new, device)
+        report(f"{name} plain generate, 1 stream, {new} new tokens{tag}", new / s, "tok/s", spec["plain"])
+        if "batch" not in skip:
+            s = _time_generate(model, 8, prompt_len, new, device, runs=1)
+            report(f"{name} plain generate, batch 8 (total){tag}", 8 * new / s, "tok/s", spec["batch"])
+
+        if "compile" not in skip:
+            model.generation_config.cache_implementation = "static"
+            model.forward = torch.compile(model.forward, mode="reduce-overhead" if cuda else "default", fullgraph=True)
+            t = time.perf_counter()
+            s = _time_generate(model, 1, prompt_len, new, device)
+            report(f"{name} static cache + torch.compile, 1 stream{tag}", new / s, "tok/s", spec["compiled"])
+            report(f"{name} compile + warm-up + timed runs", time.perf_counter() - t, "s", "")
+            if "batch" not in skip:
+                s = _time_generate(model, 8, prompt_len, new, device, runs=1)
+                report(f"{name} static cache + torch.compile, batch 8 (total){tag}", 8 * new / s, "tok/s", spec["batch"])
+        del model
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+            torch._dynamo.reset()
