@@ -81,15 +81,32 @@ def test_voice_meets_spec(made: Path):
 
 
 def test_captions_follow_the_words(made: Path):
-    words = read_json(made / "captions" / "words.json")
-    spoken = [w["word"] for w in words]
-    assert " ".join(spoken).split() == SHORT_SCRIPT.replace("1987", "nineteen eighty-seven").split() or len(spoken) >= 35
-    starts = [w["start"] for w in words]
-    assert starts == sorted(starts) and starts[0] >= 0.4  # after the padding
+    import re
+
+    from storygen.captions.formats import read_words_json
+    from storygen.captions.text import script_words
+
+    words = read_words_json(made / "captions" / "words.json")
+    assert [w.word for w in words] == script_words((made / "revised" / "script.txt").read_text())
+    voice = {(round(w.start, 3), w.word) for w in read_json_list(made / "voice" / "timings.json")}
+    assert {(round(w.start, 3), w.word) for w in words} == voice  # the voice engine's own timings, unchanged
+    starts = [w.start for w in words]
+    assert starts == sorted(starts) and starts[0] >= 0.4  # after the 0.5 s padding
+    # every karaoke event highlights the word being spoken at that moment
     ass = (made / "captions.ass").read_text()
-    assert "Dialogue:" in ass and "Fjalla One" in ass
-    srt = (made / "captions.srt").read_text()
-    assert srt.count(" --> ") == len(words)
+    assert "Fjalla One" in ass
+    events = re.findall(r"Dialogue: \d+,(\d+):(\d+):(\d+\.\d+),[^\n]*?&H003FD2FF}([^{]+)\{", ass)
+    assert len(events) == len(words)
+    for (h, m, sec, shown), w in zip(events, words):
+        t = int(h) * 3600 + int(m) * 60 + float(sec)
+        assert abs(t - w.start) <= 0.011 and shown == w.word
+    assert (made / "captions.srt").read_text().count(" --> ") == len(words)
+
+
+def read_json_list(path: Path):
+    from storygen.models import WordTiming
+
+    return [WordTiming.model_validate(w) for w in read_json(path)]
 
 
 def test_metadata_has_no_secrets(made: Path):
@@ -122,7 +139,9 @@ def test_hand_edit_reruns_only_downstream(made: Path):
     ran = [e["stage"] for e in events(r.stdout) if e["event"] == "start"]
     assert ran == ["voice", "captions"]
     assert "Tobias" in p.read_text()  # the edit is kept
-    words = [w["word"] for w in read_json(made / "captions" / "words.json")]
+    from storygen.captions.formats import read_words_json
+
+    words = [w.word for w in read_words_json(made / "captions" / "words.json")]
     assert any(w.startswith("Tobias") for w in words)
     st = run_cli("status", str(made), "--json")
     states = {s["stage"]: s["state"] for s in json.loads(st.stdout)}
