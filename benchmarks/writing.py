@@ -23,6 +23,21 @@ IDEAS = [
 ]
 
 
+def _offline_syllables() -> str:
+    """textstat counts syllables with NLTK's cmudict, which it downloads on first use; offline, let it fall back
+    to its pyphen hyphenation dictionary (shipped with pyphen) instead of failing."""
+    try:
+        import nltk
+
+        nltk.data.find("corpora/cmudict")
+        return "cmudict"
+    except LookupError:
+        from textstat.backend.counts import _count_syllables
+
+        _count_syllables.get_cmudict = lambda lang: {}
+        return "pyphen (cmudict not available offline)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("-c", dest="overrides", action="append", default=[], help="config override, e.g. writer.threads=1")
@@ -31,12 +46,14 @@ def main() -> int:
 
     import textstat
 
+    syllables = _offline_syllables()
+
     from storygen.config import load_config
     from storygen.providers.registry import get_provider
     from storygen.writing import count_words, generate_idea, revise_script, write_script
 
     cfg = load_config(overrides=["writer.provider=llamacpp", *args.overrides], env={})
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; FK syllables from {syllables}", flush=True)
     t = time.perf_counter()
     writer = get_provider("writer", cfg)
     print(f"writer: {writer.version}, threads={writer.threads}, load {time.perf_counter() - t:.1f}s", flush=True)

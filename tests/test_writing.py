@@ -64,6 +64,7 @@ def test_clean_script_removes_markdown_directions_emoji_hashtags():
     assert out == "The sea gave me a letter.\n\nI opened it and read my own name.\nIt was dated 1987."
     assert clean_script("I kept it (I always do) in a drawer.") == "I kept it, I always do, in a drawer."
     assert clean_script("[whispers] Quiet. [dances] now.", keep_audio_tags=True) == "[whispers] Quiet. now."
+    assert clean_script("**The Last Letter**\n\nI found it. It was mine.") == "I found it. It was mine."  # a bare title line
 
 
 def test_split_sentences_respects_abbreviations_and_quotes():

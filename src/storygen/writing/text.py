@@ -148,6 +148,10 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
     text = re.sub(r"^[ ,;:]+", "", text, flags=re.M)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    # a first line without end punctuation and only a few words is a title ("**The Last Letter**")
+    head, sep, rest = text.partition("\n")
+    if sep and rest.strip() and len(head.split()) <= 10 and not re.search(r"[.!?…:,;\"'”’]$", head.strip()):
+        text = rest.strip()
     if len(text) > 2 and text[0] in "\"“" and text[-1] in "\"”" and text.count('"') + text.count("“") + text.count("”") == 2:
         text = text[1:-1].strip()
     return text

@@ -265,15 +265,20 @@ def auto_threads(sample_s: float = 0.25) -> int:
 
 # ----------------------------------------------------------------------------- the backend
 
-_SERVERS: dict[tuple[Any, ...], Any] = {}
+_SERVERS: dict[tuple[str, int, int, int], Any] = {}
 _SERVERS_LOCK = threading.Lock()
 
 
-def _load_server(path: Path, threads: int, context: int, gpu_layers: int, seed: int) -> Any:
-    key = (str(path), threads, context, gpu_layers, seed)
+def _load_server(path: Path, threads: int, context: int, gpu_layers: int, seed: int) -> tuple[Any, int]:
+    """The loaded model for these settings, once per process: (server, threads). ``threads`` 0 = auto, and an
+    auto request reuses a model already loaded with any thread count (no second 1 GB copy)."""
     with _SERVERS_LOCK:
-        if key in _SERVERS:
-            return _SERVERS[key]
+        for (kpath, kthreads, kctx, kgpu), server in _SERVERS.items():
+            if (kpath, kctx, kgpu) == (str(path), context, gpu_layers) and threads in (0, kthreads):
+                return server, kthreads
+        if threads <= 0:
+            threads = auto_threads()
+        key = (str(path), threads, context, gpu_layers)
         try:
             import xllamacpp as xlc
         except ImportError as e:
@@ -299,7 +304,7 @@ def _load_server(path: Path, threads: int, context: int, gpu_layers: int, seed: 
                 "check that it is a complete GGUF file this llama.cpp supports, and that writer.context fits in memory.",
             ) from e
         _SERVERS[key] = server
-        return server
+        return server, threads
 
 
 def _has_llguidance() -> bool:
@@ -338,14 +343,13 @@ class LlamaCppWriter:
             self.length_bias = 1.3
         self.sha = sha_prefix_of(self.path)
         self.version = f"{self.path.name}@{self.sha}"
-        threads = int(settings.get("threads") or 0)
-        self.threads = threads if threads > 0 else auto_threads()
         self.context = int(settings.get("context") or 4096)
         self.gpu_layers = int(settings.get("gpu_layers") or 0)
         self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
         self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
         self.max_tokens = int(settings.get("max_tokens") or 800)
-        self._server = _load_server(self.path, self.threads, self.context, self.gpu_layers, self.seed)
+        self._server, self.threads = _load_server(self.path, max(0, int(settings.get("threads") or 0)), self.context,
+                                                  self.gpu_layers, self.seed)
         self._llguidance = _has_llguidance()
 
     def complete(
