@@ -168,3 +168,57 @@ def test_killed_render_recovers(tmp_path: Path, idea_file: Path, script_file: Pa
     info = probe(out / "final.mp4")
     assert info.width == 1080 and info.duration > 5
     assert not list(out.rglob(".*.part*"))
+
+
+def test_disk_full_mid_render_keeps_the_old_video(made: Path, tmp_path: Path):
+    """A file-size limit makes every write past 3 MB fail, as a full disk does; the old final.mp4 survives."""
+    import resource
+    import shutil
+
+    story = tmp_path / "story"
+    shutil.copytree(made, story)
+    before = (story / "final.mp4").read_bytes()
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))
+
+    r = subprocess.run([sys.executable, "-m", "storygen", "make", "-o", str(story), "--from", "final", "-c", "render.music=none"],
+                       capture_output=True, text=True, preexec_fn=limit, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "disk is full" in last and "Traceback" not in r.stderr
+    assert (story / "final.mp4").read_bytes() == before
+    assert not list(story.rglob(".*.part*"))
+
+
+def test_user_voice_and_images(tmp_path: Path, idea_file: Path, script_file: Path):
+    """--voice: captions come from ASR aligned to the script; --images: one scene per image, in order."""
+    from PIL import Image
+
+    from storygen.config import load_config
+    from storygen.media.ffmpeg import run_ffmpeg
+    from storygen.providers.voice.piper_tts import PiperVoice
+
+    wav = tmp_path / "me.wav"
+    PiperVoice({"length_scale": 1.1}, load_config(None, [], env={})).synthesize(SHORT_SCRIPT, wav)
+    mp3 = tmp_path / "me.mp3"
+    run_ffmpeg(["-i", wav, "-b:a", "128k", mp3])
+    imgs = tmp_path / "shots"
+    imgs.mkdir()
+    for i, colour in enumerate(["#aa3322", "#2255aa", "#22aa55"]):
+        Image.new("RGB", (720, 1280), colour).save(imgs / f"{i:02d}.png")
+    out = tmp_path / "story"
+    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(mp3),
+                "--images", str(imgs), "-o", str(out), "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    man = read_json(out / "manifest.json")["stages"]
+    assert man["voice"]["provider"] == "file" and man["captions"]["provider"] == "faster-whisper"
+    assert man["captions"]["info"]["matched_share"] >= 0.9
+    assert man["keyframes"]["provider"] == "folder"
+    plan = read_json(out / "scenes" / "scenes.json")
+    assert len(plan["scenes"]) == 3
+    with Image.open(out / "keyframes" / "scene_01.png") as im:
+        assert im.size == (1080, 1920) and im.getpixel((540, 960))[2] > 150  # the blue one, second
+    info = probe(out / "final.mp4")
+    assert abs(info.duration - probe(out / "voice" / "voice.wav").duration) <= 1 / 30 + 0.03

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -134,7 +135,7 @@ def make(
         err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
         raise typer.Exit(130) from None
     except OSError as e:
-        if e.errno == 28:  # ENOSPC
+        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             _fail(StoryGenError("The disk is full.", "free some space and run the same command again; finished stages are kept."), cfg, debug)
         _fail(StoryGenError(f"{e.strerror or e}: {e.filename or ''}".strip(), "check the path and its permissions."), cfg, debug)
     except typer.Exit:

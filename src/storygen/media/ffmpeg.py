@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def ffmpeg_exe() -> str:
     return exe
 
 
-_DISK_FULL = re.compile(r"No space left on device|ENOSPC", re.I)
+_DISK_FULL = re.compile(r"No space left on device|ENOSPC|File too large|Disk quota exceeded", re.I)
 
 
 def run_ffmpeg(
@@ -80,7 +81,7 @@ def run_ffmpeg(
     t.join(timeout=5)
     err = "".join(err_chunks)
     if proc.returncode != 0:
-        if _DISK_FULL.search(err):
+        if _DISK_FULL.search(err) or proc.returncode == -getattr(signal, "SIGXFSZ", 25):
             raise MediaError(f"{what} failed: the disk is full.", "free some disk space and run the same command again; finished stages are kept.")
         tail = " | ".join(l.strip() for l in err.strip().splitlines()[-3:])
         raise MediaError(f"{what} failed (ffmpeg exit {proc.returncode}): {tail}", "check the input files named above.")
