@@ -94,7 +94,7 @@ def _fit(draw, text: str, font_path: Path, max_w: int, max_h: int, max_lines: in
 def make_thumbnail(image, title: str, out: Path, font_path: Path, width: int = 1080, height: int = 1920) -> Path:
     """Write a JPEG thumbnail (``width`` x ``height``) with ``title`` set large over a darkened ``image``."""
     import numpy as np
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+    from PIL import Image, ImageDraw, ImageFilter
 
     if not Path(font_path).is_file():
         raise MediaError(f"Thumbnail font '{font_path}' is missing.", "pip install font-fjallaone==0.1.7")
@@ -131,7 +131,6 @@ def make_thumbnail(image, title: str, out: Path, font_path: Path, width: int = 1
     for i, line in enumerate(text_lines):
         x = (width - draw.textlength(line, font=font)) / 2
         draw.text((x, top + i * lh), line, font=font, fill=(255, 255, 255), stroke_width=stroke, stroke_fill=(10, 10, 10))
-    _ = ImageFont  # (the font module is used through _fit)
     out = Path(out)
     with atomic_path(out) as tmp:
         img.save(tmp, format="JPEG", quality=90, optimize=True, progressive=True)
