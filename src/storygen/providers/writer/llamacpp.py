@@ -13,8 +13,8 @@ Threads (``writer.threads``; 0 = auto): llama.cpp's worker threads spin-wait on 
 that shares its core with another busy process stalls every token. On this project's 2-core reference
 machine, 2 threads on idle cores gave ~34 tok/s but collapsed to ~1 tok/s when the other core was busy,
 while 1 thread held ~22 tok/s. The auto rule therefore samples how many cores are idle right now
-(/proc/stat over 0.25 s, capped by the 1-minute load average) and uses that many threads (at least 1, at
-most 8 and at most the cores this process may run on). See ``auto_threads``.
+(/proc/stat over 0.5 s, capped by the 1-minute load average less this process's own share) and uses that
+many threads (at least 1, at most 8 and at most the cores this process may run on). See ``auto_threads``.
 """
 
 from __future__ import annotations
@@ -240,17 +240,19 @@ def load_average() -> float | None:
         return None
 
 
-def auto_threads(sample_s: float = 0.25) -> int:
-    """Pick llama.cpp threads: the cores that are free now *and* were free over the last minute.
+def auto_threads(sample_s: float = 0.5) -> int:
+    """Pick llama.cpp threads from how busy the machine is now and was over the last minute.
 
-    free = min(idle cores sampled over ``sample_s``, usable cores - 1-minute load average), rounded down
-    (a core counts when at least ~70 % of it is free); the result is clamped to 1..min(usable cores, 8).
+    free = min(idle cores sampled over ``sample_s``, usable cores - (1-minute load average - 1)), rounded
+    down (a core counts when ~70 % of it is free), clamped to 1..min(usable cores, 8). The "- 1" discounts
+    this process's own recent work (the pipeline or test run that is about to call the writer).
 
-    Rationale (measured on this project's 2-core machine): a llama.cpp thread that shares its core with
-    another busy process stalls the others at every barrier (2 threads fell to 1-6 tok/s on a loaded box
-    while 1 thread held 10-19 tok/s); on idle cores 2 threads are only ~1.5x faster than 1. Guessing
-    "busy" wrongly costs far more than guessing "idle" wrongly, so a momentary idle sample is not
-    trusted alone. Beyond ~8 threads CPU decoding is memory-bound and gains nothing.
+    Measured on this project's 2-core machine (packaged Qwen2.5-Coder-1.5B Q4_K_M):
+      - quiet machine: 2 threads 22-26 tok/s, 1 thread 14-19 tok/s;
+      - other helpers keeping the load average at 4-6: 2 threads fell to 1-8 tok/s (llama.cpp's threads
+        wait on each other at every barrier, so one descheduled thread stalls all), 1 thread held 9-19.
+    Guessing "busy" wrongly costs ~1.5x; guessing "idle" wrongly costs up to 10x, so a momentary idle
+    sample is not trusted when the minute before was busy. Past ~8 threads CPU decoding is memory-bound.
     """
     usable = usable_cores()
     free = float(usable)
@@ -259,7 +261,7 @@ def auto_threads(sample_s: float = 0.25) -> int:
         free = min(free, idle)
     load = load_average()
     if load is not None:
-        free = min(free, usable - load)
+        free = min(free, usable - max(0.0, load - 1.0))
     return max(1, min(int(free + 0.3), usable, 8))
 
 
