@@ -18,8 +18,12 @@ def test_overrides_are_typed_and_checked():
     cfg = load_config(None, ["voice.provider=elevenlabs", "render.fps=24", "voice.pad_end=1.5", "revise.llm=true"], env={})
     assert cfg.get("voice.provider") == "elevenlabs"
     assert cfg.get("render.fps") == 24 and isinstance(cfg.get("render.fps"), int)
-    assert cfg.get("voice.pad_end") == 1.5 and cfg.get("revise.llm") is True
-    for bad in ("nonsense", "voice.nope=1", "nosection.key=1", "render.fps=fast", "revise.llm=maybe"):
+    assert cfg.get("voice.pad_end") == 1.5
+    from storygen.stages.base import wants_writer
+
+    assert wants_writer(cfg, cfg.get("revise.llm")) is True
+    assert wants_writer(load_config(None, [], env={}), "auto") is False  # the embedded writer is not asked
+    for bad in ("nonsense", "voice.nope=1", "nosection.key=1", "render.fps=fast", "voice.with_timestamps=maybe"):
         with pytest.raises(ConfigError) as e:
             load_config(None, [bad], env={})
         assert "\n" not in str(e.value) and "Fix:" in str(e.value)
