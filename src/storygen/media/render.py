@@ -25,6 +25,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -475,7 +476,9 @@ def _join_segments(chains: list[str], plan: list[_Planned], xf: int, fps: int) -
     return "joined"
 
 
-def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames: int, audio_wav: Path, out: Path) -> list[str]:
+def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames: int, audio_wav: Path | None,
+                     out: Path) -> list[str]:
+    """The one picture pass. With ``audio_wav`` None it writes the picture alone (muxed later)."""
     W, H, fps = job.width, job.height, job.fps
     args: list[str] = []
     chains: list[str] = []
@@ -495,7 +498,8 @@ def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames
                 f"settb=1/{fps},setpts=N[s{i}]"
             )
     a_idx = len(plan)
-    args += ["-i", audio_wav]
+    if audio_wav is not None:
+        args += ["-i", audio_wav]
     last = _join_segments(chains, plan, xf, fps)
     post = []
     if job.ass_path is not None:
@@ -507,11 +511,12 @@ def build_video_args(job: RenderJob, plan: list[_Planned], xf: int, total_frames
     post.append("format=yuv420p")
     chains.append(f"[{last}]{','.join(post)}[vout]")
     graph = ";".join(chains)
-    args += ["-filter_complex", graph, "-map", "[vout]", "-map", f"{a_idx}:a:0"]
+    args += ["-filter_complex", graph, "-map", "[vout]"]
+    args += ["-map", f"{a_idx}:a:0"] if audio_wav is not None else ["-an"]
     args += _x264_opts(job)
     args += ["-r", str(fps), "-fps_mode", "cfr", "-frames:v", str(total_frames),
              "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-             "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE),
+             *(["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE)] if audio_wav is not None else []),
              "-movflags", "+faststart", "-f", "mp4", out]
     return args
 
@@ -527,14 +532,19 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
     passes = 0
     with tempfile.TemporaryDirectory(prefix=".render-", dir=out_path.parent) as tmp:
         work = Path(tmp)
-        audio_wav, n, _stats = prepare_audio(job, duration, work)
-        passes += n
-        if on_progress:
-            on_progress(0.05)
+        # the audio passes (decode, duck, mix, loudness) run while ffmpeg encodes the picture
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            audio = pool.submit(prepare_audio, job, duration, work)
+            picture = work / "picture.mp4"
+            run_ffmpeg(build_video_args(job, plan, xf, total_frames, None, picture), what="Rendering the final video",
+                       duration=duration, on_progress=(lambda f: on_progress(0.9 * f)) if on_progress else None)
+            passes += 1
+            audio_wav, n, _stats = audio.result()
+            passes += n
         with atomic_path(out_path) as part:
-            args = build_video_args(job, plan, xf, total_frames, audio_wav, part)
-            run_ffmpeg(args, what="Rendering the final video", duration=duration,
-                       on_progress=(lambda f: on_progress(0.05 + 0.9 * f)) if on_progress else None)
+            run_ffmpeg(["-i", picture, "-i", audio_wav, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                        "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-movflags", "+faststart", "-f", "mp4", part],
+                       what="Muxing the final video")
             passes += 1
             lufs, tp = measure_loudness(part)
             passes += 1
