@@ -1,7 +1,7 @@
 """Procedural keyframes: layered landscape art whose palette follows the scene's mood and whose motifs
 (sea, lighthouse, forest, city, night sky, snow, desert, space) follow the scene's words.
 
-Deterministic for a seed, numpy-vectorised, a few hundred ms per 1080x1920 frame. It is art, not a
+Deterministic for a seed, numpy-vectorised, about 0.3 s per 1080x1920 frame. It is art, not a
 picture of the prompt: the README says so, and the heuristic judge never claims otherwise.
 """
 
@@ -46,6 +46,12 @@ def _ridge(rng: np.random.Generator, w: int, base: float, amp: float, roughness:
 
 
 def render_landscape(text: str, palette: list[str], *, width: int, height: int, seed: int) -> Image.Image:
+    """Paint at half size (the art is soft gradients and silhouettes) and upscale: 4x less numpy work."""
+    small = _paint(text, palette, width=max(8, width // 2), height=max(8, height // 2), seed=seed)
+    return small.resize((width, height), Image.Resampling.BICUBIC)
+
+
+def _paint(text: str, palette: list[str], *, width: int, height: int, seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)
     motifs = pick_motifs(text)
     pal = [_rgb(c) for c in (palette + palette_for("wistful"))[:5]]
@@ -113,11 +119,11 @@ def render_landscape(text: str, palette: list[str], *, width: int, height: int, 
     # fog band, grain and vignette
     fog = np.exp(-(((yn - horizon) / 0.05) ** 2))[..., None] * 0.25
     img = _mix(img, sky_lo, fog)
-    img += rng.normal(0, 3.0, img.shape).astype(np.float32)
+    img += rng.normal(0, 2.0, img.shape).astype(np.float32)
     vig = 1 - 0.45 * (((xn - 0.5) * 1.1) ** 2 + ((yn - 0.5) * 0.9) ** 2)
     img *= vig[..., None]
     out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
-    return out.filter(ImageFilter.GaussianBlur(0.6))
+    return out.filter(ImageFilter.GaussianBlur(0.4))
 
 
 def _skyline(rng: np.random.Generator, xn: np.ndarray, yn: np.ndarray, base: float) -> np.ndarray:
