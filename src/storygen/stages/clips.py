@@ -18,7 +18,7 @@ class ClipsStage(Stage):
         return [ctx.p("scenes/scenes.json"), ctx.p("keyframes")]
 
     def settings(self, ctx: Context):
-        return {"clips": ctx.cfg.public_section("clips")}
+        return {"clips": ctx.cfg.public_section("clips"), "vision": ctx.cfg.public_section("vision")}
 
     def outputs(self, ctx: Context):
         return [ctx.p("clips/clips.json")]
@@ -29,13 +29,43 @@ class ClipsStage(Stage):
         out_dir = ctx.p("clips")
         out_dir.mkdir(parents=True, exist_ok=True)
         clips = []
+        judge = get_provider("vision", ctx.cfg)
+        v = ctx.cfg.section("vision")
         for i, scene in enumerate(plan.scenes):
             ctx.progress(i / len(plan.scenes), f"scene {i + 1}/{len(plan.scenes)}")
-            clip = motion.animate(ctx.p(f"keyframes/scene_{scene.index:02d}.png"), scene, out_dir)
+            clip, verdicts = _animate_gated(motion, judge, ctx.p(f"keyframes/scene_{scene.index:02d}.png"), scene, out_dir,
+                                            threshold=float(v["threshold"]), max_tries=int(v["max_tries"]))
             clips.append({"scene": scene.index, "kind": clip.kind, "path": _rel(clip.path, ctx.story.root),
-                          "duration": round(clip.duration, 4), "move": clip.move})
+                          "duration": round(clip.duration, 4), "move": clip.move, "verdicts": verdicts})
         write_json(ctx.p("clips/clips.json"), {"provider": motion.name, "clips": clips})
         return StageResult(self.outputs(ctx), provider=motion.name, version=motion.version, info={"clips": len(clips)})
+
+
+def _animate_gated(motion, judge, keyframe: Path, scene, out_dir: Path, *, threshold: float, max_tries: int):
+    """Generated motion is judged on its middle frame, like a keyframe, and re-made with a new seed below the
+    threshold (at most ``max_tries``, best kept). A Ken Burns move shows the already-judged keyframe: no check."""
+    from storygen.gate import middle_frame, retry_seed
+
+    clip = motion.animate(keyframe, scene, out_dir)
+    if clip.kind != "video":
+        return clip, []
+    log: list[dict] = []
+    best = None
+    for attempt in range(max(1, max_tries)):
+        if attempt:
+            scene = scene.model_copy(update={"seed": retry_seed(scene.seed, attempt)})
+            clip = motion.animate(keyframe, scene, out_dir)
+        verdict = judge.judge(middle_frame(clip.path), scene.prompt)
+        log.append({"seed": scene.seed, **verdict.model_dump()})
+        if best is None or verdict.score > best[0]:
+            best = (verdict.score, clip, clip.path.read_bytes())
+        if verdict.score >= threshold:
+            break
+    if best[1] is not clip:  # an earlier try was better: put it back (same file name)
+        from storygen.workspace import write_bytes
+
+        write_bytes(best[1].path, best[2])
+    return best[1], log
 
 
 def _rel(p: Path, root: Path) -> str:
