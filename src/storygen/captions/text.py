@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from storygen.writing.numbers import cardinal, ordinal, year
+
 # ElevenLabs v3 style audio tags: [whispers], [laughs], [sighs] ... never shown, never spoken as words
 AUDIO_TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
 _WS = re.compile(r"\s+")
@@ -47,48 +49,13 @@ def script_words(script: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- normal form for matching
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORD = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-        "nine": "ninth", "twelve": "twelfth"}
-
-
 def number_words(n: int) -> str:
-    """0..999,999,999 in English words ("thirty", "two thousand twenty four"); years read as years."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
-    for div, name in ((1_000_000_000, "billion"), (1_000_000, "million"), (1000, "thousand")):
-        if n >= div:
-            rest = n % div
-            return number_words(n // div) + " " + name + ("" if rest == 0 else " " + number_words(rest))
-    return str(n)
+    """A number as caption-matching words, space-separated ("twenty four"): the writer's speller, unhyphenated."""
+    return cardinal(n).replace("-", " ")
 
 
 def _year_words(n: int) -> str:
-    hi, lo = divmod(n, 100)
-    if lo == 0:
-        return number_words(hi) + " hundred"
-    if lo < 10:
-        return number_words(hi) + " oh " + number_words(lo)
-    return number_words(hi) + " " + number_words(lo)
-
-
-def _ordinal(words: str) -> str:
-    parts = words.split(" ")
-    last = parts[-1]
-    if last in _ORD:
-        last = _ORD[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last += "th"
-    return " ".join(parts[:-1] + [last])
+    return year(n).replace("-", " ")
 
 
 _CONTRACTIONS = [
@@ -123,9 +90,9 @@ def normalise_word(w: str) -> str:
         text = _year_words(n) if (1100 <= n <= 2099 and "," not in m.group(1) and not frac and n % 1000 >= 10) or (
             suffix == "s" and 1100 <= n <= 2099) else number_words(n)
         if frac:
-            text += " point " + " ".join(_ONES[int(d)] for d in frac)
+            text += " point " + " ".join(cardinal(int(d)) for d in frac)
         if suffix in ("st", "nd", "rd", "th"):
-            text = _ordinal(text)
+            text = ordinal(n).replace("-", " ")
         elif suffix == "s":
             text = text[:-1] + "ies" if text.endswith("y") else text + "s"
         elif suffix == "%":
