@@ -128,3 +128,19 @@ def test_no_chat_template_is_a_clear_error(cfg_for, tmp_path):
         f.unlink()
     with pytest.raises(ProviderError, match="no chat template"):
         get_provider("writer", cfg_for(f"writer.model={folder}"))
+
+
+def test_static_cache_path_gives_the_same_text(tmp_path, cfg_for):
+    """writer.fast=true (static KV cache; torch.compile only on CUDA) runs on CPU and decodes the same tokens."""
+    folder = build("qwen2", tmp_path / "tiny-fast")
+    messages = [{"role": "user", "content": "the keeper found a bottle"}]
+    plain = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
+                                           "writer.fast=false"))
+    clear_cache()
+    fast = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
+                                          "writer.fast=true"))
+    assert fast.fast and not plain.fast
+    assert fast.model is plain.model  # one loaded model serves both; the cache choice is per call
+    a, b = plain.complete(messages), fast.complete(messages)
+    assert b.extra["static_cache"] is True
+    assert a.completion_tokens == b.completion_tokens and a.text == b.text

@@ -76,6 +76,16 @@ class TransformersWriter:
         self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
         self.tokenizer, self.model = _load(src, quantize)
         self.device = str(next(self.model.parameters()).device)
+        # writer.fast: a static KV cache (fixed shapes), plus torch.compile of the decoder on CUDA (CUDA graphs via
+        # "reduce-overhead"): the fast single-stream path. "auto" = on for CUDA, off on CPU.
+        fast = str(settings.get("fast", "auto")).strip().lower()
+        self.fast = (self.device.startswith("cuda")) if fast == "auto" else fast in ("1", "true", "yes", "on")
+        if self.fast:
+            if self.device.startswith("cuda") and not getattr(self.model, "_storygen_compiled", False):
+                import torch
+
+                self.model.forward = torch.compile(self.model.forward, mode="reduce-overhead", fullgraph=True)
+                self.model._storygen_compiled = True
         commit = getattr(self.model.config, "_commit_hash", None) or ""
         self.version = (Path(src).name if local.is_dir() else model) + (f"@{commit[:12]}" if commit else "") + (f"+{quantize}" if quantize else "")
 
@@ -103,6 +113,8 @@ class TransformersWriter:
         attn = attn.to(self.model.device) if attn is not None else torch.ones_like(input_ids)
         temp = float(self.temperature if temperature is None else temperature)
         gen: dict[str, Any] = {"max_new_tokens": int(max_tokens or self.max_tokens)}
+        if self.fast:  # per call: the loaded model is shared with writers that did not ask for it
+            gen["cache_implementation"] = "static"
         if temp > 0:
             gen.update(do_sample=True, temperature=temp, top_p=0.95)
         else:
@@ -137,7 +149,7 @@ class TransformersWriter:
             seconds=seconds,
             cost_usd=0.0,
             extra={"finish_reason": finish, "tokens_per_s": round(n_new / seconds, 2) if seconds > 0 else 0.0,
-                   "device": self.device},
+                   "device": self.device, "static_cache": self.fast},
         )
 
 
