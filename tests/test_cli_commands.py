@@ -1,0 +1,58 @@
+"""`storygen ideas`, `doctor` and `status` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _chat_server import ChatServer
+from conftest import IDEA, run_cli
+
+KEY = "sk-ideas-SECRET-5555555555"
+REPLY = {k: IDEA[k] for k in ("title", "logline", "tone", "theme", "narrator_gender", "narration", "voice_hint")}
+
+
+def test_ideas_writes_scored_ideas_best_first_and_make_takes_one(tmp_path: Path):
+    low = {**REPLY, "title": "Low", "scores": [10] * 12}
+    high = {**REPLY, "title": "High", "scores": [90] * 12}
+    mid = {**REPLY, "title": "Mid", "scores": [50] * 12}
+    out = tmp_path / "ideas.json"
+    with ChatServer() as server:
+        server.push(json.dumps({"ideas": [low, high, mid]}))
+        r = run_cli("ideas", "3", "--theme", "the sea", "-o", str(out), "-c", "writer.provider=openai",
+                    "-c", f"writer.base_url={server.base_url}", env={"OPENAI_API_KEY": KEY})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(out.read_text())
+    assert [i["title"] for i in got] == ["High", "Mid", "Low"]
+    assert got[0]["potential"]["overall"] == 90 and got[2]["potential"]["overall"] == 10
+    assert "High" in r.stdout and KEY not in r.stdout + r.stderr + out.read_text()
+    # -o exists: refused without --force
+    again = run_cli("ideas", "3", "-o", str(out))
+    assert again.returncode != 0 and "--force" in again.stderr
+    # `make --idea-file` takes the best one from the list
+    story = tmp_path / "story"
+    m = run_cli("make", "--idea-file", str(out), "-o", str(story), "--until", "idea")
+    assert m.returncode == 0, m.stderr
+    assert json.loads((story / "idea" / "idea.json").read_text())["title"] == "High"
+
+
+def test_doctor_reports_and_masks_keys():
+    r = run_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    for needed in ("ffmpeg", "caption font", "writer: llama.cpp", "voice: Piper", "OPENAI_API_KEY"):
+        assert needed in r.stdout
+    assert "SECRET" not in r.stdout
+    broken = run_cli("doctor", env={"STORYGEN_FFMPEG": "/nonexistent/ffmpeg"})
+    assert broken.returncode == 1 and "missing" in broken.stdout
+
+
+def test_status_of_a_fresh_story(tmp_path: Path, idea_file: Path):
+    story = tmp_path / "s"
+    assert run_cli("make", "--idea-file", str(idea_file), "-o", str(story), "--until", "idea").returncode == 0
+    r = run_cli("status", str(story), "--json")
+    states = {s["stage"]: (s["state"], s["why"]) for s in json.loads(r.stdout)}
+    assert states["idea"][0] == "done" and states["script"] == ("missing", "never run")
+    table = run_cli("status", str(story))
+    assert "idea" in table.stdout and "never run" in table.stdout
+    bad = run_cli("status", str(tmp_path))
+    assert bad.returncode != 0 and "not a story folder" in bad.stderr
