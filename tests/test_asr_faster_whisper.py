@@ -44,9 +44,13 @@ def test_transcribe_piper_speech_and_align(asr, tmp_path):
     assert [w.word for w in aligned] == words
     rep = alignment_report(aligned)
     assert rep["matched_share"] >= 0.85 and not rep["low_confidence"]
-    # close to the truth Piper reported for the same audio
-    errs = sorted(abs(a.start - t.start) for a, t in zip(aligned, sp.words) if a.matched)
-    assert errs[len(errs) // 2] < 0.08
+    # the product's ASR path (espeak reference + DTW) lands close to the onsets Piper reported for the same audio
+    from storygen.captions.align import align_to_audio
+
+    best = align_to_audio(TEXT, heard, sp.wav)
+    assert [w.word for w in best] == words
+    errs = sorted(abs(a.start - t.start) for a, t in zip(best, sp.words) if a.matched)
+    assert errs[len(errs) // 2] < 0.05  # the spec's ±50 ms, at the median
 
 
 def test_voice_in_another_language_is_reported_low_confidence(asr, tmp_path):

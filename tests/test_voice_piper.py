@@ -86,3 +86,34 @@ def test_ten_minute_script(voice, tmp_path):
     assert took < 240, f"{took:.0f} s for {dur:.0f} s of speech"  # ~20 s on 2 idle cores (RTF 0.03)
     assert sp.extra["sentences"] >= 100
     assert sp.words[-1].end <= dur + 1e-3 and sp.words[-1].start > dur - 5
+
+
+def _hf_onset(x: np.ndarray, sr: int, lo: float, hi: float) -> float:
+    """Independent onset of a sibilant after a vowel: the first time after ``lo`` where the 3.5 kHz+ band
+    energy (5 ms window, 2.5 ms hop) crosses halfway from its level over ``lo``..``hi`` (the vowel) to its
+    peak in the 250 ms after ``lo``."""
+    hop, win = int(0.0025 * sr), int(0.005 * sr)
+    f = np.fft.rfftfreq(256, 1 / sr)
+    steps = np.arange(int(lo * sr), int((lo + 0.25) * sr), hop)
+    band = np.array([10 * np.log10((np.abs(np.fft.rfft(x[i: i + win] * np.hanning(win), 256)) ** 2)[f >= 3500].sum()
+                                   + 1e-10) for i in steps])
+    base = np.median(band[: max(1, int((hi - lo) * sr / hop))])
+    mid = (base + band.max()) / 2
+    return float(steps[int(np.argmax(band > mid))] / sr)
+
+
+def test_word_starts_match_the_acoustic_onset(voice, tmp_path):
+    # sibilant-initial words inside phrases, after a vowel: the onset of their noise is unambiguous
+    text = "He saw six ships so she sang. I see some shy sheep. Now so few see it, so she sighed. Tell me so."
+    sp = voice.synthesize(text, tmp_path / "s.wav")
+    x, sr = sf.read(sp.wav, dtype="float32")
+    errs = []
+    for prev, w in zip(sp.words, sp.words[1:]):
+        if w.word[0].lower() != "s" or prev.word[-1] in ",." or prev.word[-1].lower() not in "aeiouyw":
+            continue
+        lo = prev.start + 0.6 * (prev.end - prev.start)  # in the vowel that ends the previous word
+        errs.append((w.start - _hf_onset(x, sr, lo, lo + 0.4 * (prev.end - prev.start) - 0.01)) * 1000)
+    assert len(errs) >= 6, errs
+    # labels agree with the measured onset (Piper's first-phoneme label alone was ~50 ms late)
+    assert abs(float(np.median(errs))) < 15, errs
+    assert np.mean(np.abs(errs) < 30) >= 0.75, errs

@@ -121,16 +121,15 @@ class PiperVoice:
         for si, sent in enumerate(sentences):
             chunks = list(voice.synthesize(" ".join(sent), syn_config=syn, include_alignments=True))
             phones: list[tuple[str, int, int]] = []  # (symbol, start sample, n samples) in the whole track
-            spaces: list[int] = []  # sample positions of phoneme-word boundaries
+            tokens: list[tuple[str, int, int]] = []  # every token, word gaps and stress marks included
             for ch in chunks:
                 a = ch.audio_float_array.astype(np.float32)
                 if ch.phoneme_alignments:
                     p = pos
                     for al in ch.phoneme_alignments:
                         n = int(al.num_samples)
-                        if al.phoneme == " ":
-                            spaces.append(p)
-                        elif al.phoneme not in _NON_PHONES and al.phoneme not in ("^", "$", "_"):
+                        tokens.append((al.phoneme, p, n))
+                        if al.phoneme not in _NON_PHONES and al.phoneme not in ("^", "$", "_"):
                             phones.append((al.phoneme, p, n))
                         p += n
                 audio.append(a)
@@ -138,7 +137,8 @@ class PiperVoice:
             if not phones:
                 raise ProviderError(f"Piper gave no phoneme alignments for '{label}'.",
                                     "install the onnx package (pip install onnx) so alignments can be read.")
-            timings += _assign(voice, sent, phones, sr)
+            sent_audio = np.concatenate([c.audio_float_array.astype(np.float32) for c in chunks])
+            timings += _assign(voice, sent, phones, sr, tokens, (sent_audio, pos - sent_audio.size))
             if si < len(sentences) - 1 and gap.size:
                 audio.append(gap)
                 pos += gap.size
@@ -189,8 +189,71 @@ def _phonemes_of(voice: Any, word: str, cache: dict[str, str]) -> str:
 _CACHE: dict[str, str] = {}
 
 
-def _assign(voice: Any, words: list[str], phones: list[tuple[str, int, int]], sr: int) -> list[WordTiming]:
-    """Map the synthesised phoneme stream onto ``words``: one timing each, in order."""
+_STRESS = ("ˈ", "ˌ")
+
+
+def _onset(tokens: list[tuple[str, int, int]], first: tuple[str, int, int],
+           sounding: Any = None) -> int:
+    """Where a word's sound begins, given the first phoneme Piper aligned to it (a sample position).
+
+    Piper's alignment gives the word-gap token " " (20-70 ms) and any leading stress mark their own
+    frames, but the audio does not pause there. Measured on joe's output (high-band spectral onset at a
+    2.5 ms hop; see tests/test_voice_piper.py and benchmarks/alignment.py): inside a phrase a word's
+    sound starts with the gap token (a sibilant's noise rises within ~5 ms of its start, a stop's
+    closure within ~10 ms), some 50 ms before the first labelled phoneme. After a pause (the gap
+    follows a punctuation token) the gap is silence and the sound starts with the word's leading
+    stress mark, or its first phoneme. So the candidate start is the gap after a phoneme, else a
+    leading stress mark, else the phoneme; ``sounding(sample)`` (is there speech in the 10 ms from
+    there?) then moves it forward over any silence, never past the first phoneme.
+    """
+    k = next((i for i, t in enumerate(tokens) if t[1] == first[1] and t[0] == first[0]), -1)
+    if k < 0:
+        return first[1]
+    start = first[1]
+    while k > 0 and tokens[k - 1][0] in _STRESS:
+        k -= 1
+        start = tokens[k][1]
+    if k > 1 and tokens[k - 1][0] == " ":
+        before = tokens[k - 2][0]
+        if before not in _NON_PHONES and before not in ("^", "$", "_"):
+            start = tokens[k - 1][1]
+    if sounding is not None:
+        while start < first[1] and not sounding(start):
+            start = min(first[1], start + sounding.hop)
+    return start
+
+
+def _sounding(audio: tuple[np.ndarray, int] | None, sr: int) -> Any:
+    """sounding(sample) -> is the 10 ms of ``audio`` from that track position within 27 dB of the loud parts?"""
+    if audio is None:
+        return None
+    x, off = audio
+    win = max(1, int(0.01 * sr))
+    n = x.size // win * win
+    if n == 0:
+        return None
+    db = 10 * np.log10(np.mean(x[:n].reshape(-1, win).astype(np.float64) ** 2, axis=1) + 1e-12)
+    floor = float(np.percentile(db, 95)) - 27.0
+
+    def sounding(pos: int) -> bool:
+        i = pos - off
+        seg = x[max(0, i): i + win].astype(np.float64)
+        return seg.size > 0 and 10 * np.log10(float(np.mean(seg ** 2)) + 1e-12) > floor
+
+    sounding.hop = max(1, int(0.0025 * sr))  # type: ignore[attr-defined]
+    return sounding
+
+
+def _assign(voice: Any, words: list[str], phones: list[tuple[str, int, int]], sr: int,
+            tokens: list[tuple[str, int, int]] | None = None,
+            audio: tuple[np.ndarray, int] | None = None) -> list[WordTiming]:
+    """Map the synthesised phoneme stream onto ``words``: one timing each, in order.
+
+    With ``tokens`` (Piper's whole token stream: word gaps and stress marks too), a word that begins a
+    phoneme-word starts where its sound does (:func:`_onset`), not at its first phoneme's label;
+    ``audio`` (the sentence's samples, track position of its first sample) keeps that start off silence.
+    """
+    sounding = _sounding(audio, sr)
     expected = [_phonemes_of(voice, w, _CACHE) for w in words]
     owner: list[int] = []
     for i, e in enumerate(expected):
@@ -226,8 +289,13 @@ def _assign(voice: Any, words: list[str], phones: list[tuple[str, int, int]], sr
         act_owner[k] = run
     spans: dict[int, tuple[int, int]] = {}
     for (sym, s, n), o in zip(phones, act_owner):
-        a, b = spans.get(o, (s, s + n))
-        spans[o] = (min(a, s), max(b, s + n))
+        if o not in spans:
+            a = _onset(tokens, (sym, s, n), sounding) if tokens else s
+            prev = max((v[1] for v in spans.values()), default=a)
+            spans[o] = (max(a, min(prev, s)), s + n)  # never before the previous word's end
+        else:
+            a, b = spans[o]
+            spans[o] = (min(a, s), max(b, s + n))
     out: list[WordTiming] = []
     n_words = len(words)
     for i, w in enumerate(words):
