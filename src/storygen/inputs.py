@@ -13,7 +13,7 @@ from storygen.config import Config
 from storygen.errors import InputError
 from storygen.models import StoryIdea
 from storygen.stages.base import RunOptions
-from storygen.workspace import Story, hash_file, write_bytes, write_json, write_text
+from storygen.workspace import Story, write_bytes, write_text
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 IDEA_TXT, IDEA_JSON = "idea/input.txt", "idea/input.json"
@@ -152,9 +152,3 @@ def user_voice(story: Story) -> Path | None:
     files = sorted(d.iterdir()) if d.is_dir() else []
     return files[0] if files else None
 
-
-def file_hash_or_none(p: Path) -> str | None:
-    return hash_file(p) if p.exists() else None
-
-
-__all__ = ["stage_user_inputs", "user_images", "user_voice", "clean_idea", "read_text_file", "write_json"]
