@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from storygen import __version__
-from storygen.config import Config, load_config, mask
+from storygen.config import Config, load_config
 from storygen.errors import InputError, StoryGenError
 from storygen.workspace import STAGES
 

@@ -56,7 +56,7 @@ def _replace_guard(story: Story, rel: str, new: bytes, force: bool, what: str) -
     cur = story.path(rel)
     if cur.exists() and cur.read_bytes() != new and not force:
         raise InputError(f"This story folder already holds a different {what}.",
-                         f"pass --force to replace it, or choose a new -o folder.")
+                         "pass --force to replace it, or choose a new -o folder.")
 
 
 def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: bool = False) -> None:

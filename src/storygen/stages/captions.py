@@ -30,7 +30,6 @@ class CaptionsStage(Stage):
     def run(self, ctx: Context) -> StageResult:
         from storygen.captions.align import align_to_audio, alignment_report
         from storygen.captions.formats import write_ass, write_srt, write_vtt, write_words_json
-        from storygen.captions.text import script_words
 
         script = ctx.p("revised/script.txt").read_text(encoding="utf-8")
         wav = ctx.p("voice/voice.wav")

@@ -11,13 +11,16 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from storygen.errors import MediaError
 from storygen.media.ffmpeg import run_ffmpeg
 from storygen.workspace import atomic_path
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_STRETCH = 1.5
 
