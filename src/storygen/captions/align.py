@@ -308,7 +308,8 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path) -> list[WordT
     2. espeak-ng reads the script (exact word boundaries in its own audio, ~0.1 s a minute); a DTW on
        speaker-normalised MFCCs, banded around the ASR times, carries those boundaries onto ``wav``
        (``storygen.captions.dtw``). Measured with benchmarks/alignment.py: the ASR times alone are
-       30-45 ms off at the median and 150-250 ms at p95; the warped reference is ~20 ms / ~75 ms.
+       30-45 ms off at the median and 150-250 ms at p95; the warped reference is ~21 ms / ~74 ms on Piper
+       and ~4 ms / ~11 ms on espeak (benchmarks/alignment.py).
     When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text) or
     espeak-ng is missing, the ASR times are kept: a warp of a reading of the wrong text means nothing.
     """
