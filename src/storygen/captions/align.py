@@ -107,6 +107,21 @@ def match_tokens(script_toks: list[str], heard_toks: list[str]) -> list[tuple[in
     return out
 
 
+def _unmatched_runs(matched: np.ndarray) -> list[tuple[int, int]]:
+    """Each run of unmatched words as (first index, one past the last)."""
+    runs, i, n = [], 0, len(matched)
+    while i < n:
+        if matched[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not matched[j]:
+            j += 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
 def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float = DEFAULT_LAG) -> list[WordTiming]:
     """One timing per script word (captions show the script's words), from the recognised words."""
     n = len(script_words)
@@ -146,15 +161,8 @@ def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float =
     matched = ~np.isnan(starts)
 
     # interpolate unmatched runs between matched neighbours, by word length
-    i = 0
     total_end = max((h.end for h in h_words), default=0.0)
-    while i < n:
-        if matched[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not matched[j]:
-            j += 1
+    for i, j in _unmatched_runs(matched):
         left = ends[i - 1] if i > 0 else (starts[j] - 0.3 * (j - i) if j < n else 0.0)
         right = starts[j] if j < n else max(left, total_end) + (0.3 * (j - i) if total_end <= left else 0.0)
         left = max(0.0, float(left))
@@ -162,7 +170,6 @@ def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float =
         lens = np.array([len(w) + 1 for w in script_words[i:j]], float)
         edges = left + (right - left) * np.concatenate([[0], np.cumsum(lens)]) / lens.sum()
         starts[i:j], ends[i:j] = edges[:-1], edges[1:]
-        i = j
 
     starts = np.maximum(0.0, starts - lag * matched)
     ends = np.maximum(starts, ends - lag * matched)
@@ -278,21 +285,13 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
     new_s = np.where(matched & ~snapped_s, starts + lag, new_s)
     new_e = np.where(matched & ~snapped_e, ends + lag, new_e)
     # interpolated runs: keep their relative layout between the corrected neighbours
-    i = 0
-    while i < n:
-        if matched[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not matched[j]:
-            j += 1
+    for i, j in _unmatched_runs(matched):
         lo = new_e[i - 1] if i > 0 else max(0.0, starts[i] + lag)
         hi = new_s[j] if j < n else ends[j - 1] + lag
         span0 = max(1e-6, ends[j - 1] - starts[i])
         scale = max(0.0, hi - lo) / span0
         new_s[i:j] = lo + (starts[i:j] - starts[i]) * scale
         new_e[i:j] = lo + (ends[i:j] - starts[i]) * scale
-        i = j
     new_s = np.maximum(0.0, new_s)
     new_e = np.maximum(new_s, new_e)
     out = [wd.model_copy(update={"start": round(float(new_s[k]), 3), "end": round(float(new_e[k]), 3)})
