@@ -52,28 +52,24 @@ def chunk_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     for sent in _sentences(text):
         if len(sent) <= max_chars:
             pieces.append(sent)
-            continue
-        buf = ""
-        for part in re.split(r"(?<=[,;:—])\s+|\s+", sent):
-            if buf and len(buf) + 1 + len(part) > max_chars:
-                pieces.append(buf)
-                buf = part
-            else:
-                buf = f"{buf} {part}" if buf else part
-        if buf:
-            pieces.append(buf)
-    chunks: list[str] = []
-    cur = ""
-    for p in pieces:
-        if cur and len(cur) + 1 + len(p) > max_chars:
-            chunks.append(cur)
-            cur = p
         else:
-            cur = f"{cur} {p}" if cur else p
-    if cur:
-        chunks.append(cur)
-    return chunks
+            pieces += _pack(re.split(r"(?<=[,;:—])\s+|\s+", sent), max_chars)
+    return _pack(pieces, max_chars)
 
+
+def _pack(parts: list[str], max_chars: int) -> list[str]:
+    """Join ``parts`` with spaces, greedily, into strings of at most ``max_chars`` (a longer part stands alone)."""
+    out: list[str] = []
+    cur = ""
+    for part in parts:
+        if cur and len(cur) + 1 + len(part) > max_chars:
+            out.append(cur)
+            cur = part
+        else:
+            cur = f"{cur} {part}" if cur else part
+    if cur:
+        out.append(cur)
+    return out
 
 class ElevenLabsVoice:
     name = "elevenlabs"
