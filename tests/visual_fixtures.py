@@ -68,18 +68,19 @@ def tiny_qwen2_tokenizer(extra_special: list[str]):
 
 
 # ------------------------------------------------------------------ SDXL
-def build_sdxl(folder: Path) -> Path:
+def _sdxl_parts(*, projection_dim: int, cross_attention_dim: int, seed: int):
+    """Tiny UNet, scheduler, VAE and CLIP text config shared by the base and refiner builders."""
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
-        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80,
-        cross_attention_dim=64, norm_num_groups=8,
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=projection_dim,
+        cross_attention_dim=cross_attention_dim, norm_num_groups=8,
     )
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1, beta_schedule="scaled_linear",
                                        timestep_spacing="leading")
@@ -89,6 +90,14 @@ def build_sdxl(folder: Path) -> Path:
     te_cfg = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-5,
                             num_attention_heads=4, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
                             hidden_act="gelu", projection_dim=32)
+    return unet, scheduler, vae, te_cfg
+
+
+def build_sdxl(folder: Path) -> Path:
+    from diffusers import StableDiffusionXLPipeline
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    unet, scheduler, vae, te_cfg = _sdxl_parts(projection_dim=80, cross_attention_dim=64, seed=0)
     pipe = StableDiffusionXLPipeline(
         vae=vae, text_encoder=CLIPTextModel(te_cfg), text_encoder_2=CLIPTextModelWithProjection(te_cfg),
         tokenizer=tiny_clip_tokenizer(), tokenizer_2=tiny_clip_tokenizer(), unet=unet, scheduler=scheduler,
@@ -99,26 +108,10 @@ def build_sdxl(folder: Path) -> Path:
 
 def build_sdxl_refiner(folder: Path) -> Path:
     """A refiner like stabilityai's: only text_encoder_2, aesthetics-score conditioning."""
-    import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLImg2ImgPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+    from transformers import CLIPTextModelWithProjection
 
-    torch.manual_seed(1)
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
-        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=72,
-        cross_attention_dim=32, norm_num_groups=8,
-    )
-    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1, beta_schedule="scaled_linear",
-                                       timestep_spacing="leading")
-    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, norm_num_groups=8,
-                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                        latent_channels=4, sample_size=64)
-    te_cfg = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-5,
-                            num_attention_heads=4, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
-                            hidden_act="gelu", projection_dim=32)
+    unet, scheduler, vae, te_cfg = _sdxl_parts(projection_dim=72, cross_attention_dim=32, seed=1)
     pipe = StableDiffusionXLImg2ImgPipeline(
         vae=vae, text_encoder=None, text_encoder_2=CLIPTextModelWithProjection(te_cfg), tokenizer=None,
         tokenizer_2=tiny_clip_tokenizer(), unet=unet, scheduler=scheduler, requires_aesthetics_score=True,
