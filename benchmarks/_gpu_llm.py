@@ -5,14 +5,17 @@ built from their published configs (below) with random bf16 weights directly on 
 downloaded. Every run forces a fixed number of new tokens (min_new_tokens = max_new_tokens), greedy.
 
 Figures per model:
-  - plain ``generate`` (dynamic cache), one stream;
-  - static KV cache + ``torch.compile`` (mode "reduce-overhead": CUDA graphs), one stream;
-  - a batch of 8 streams (plain, and static + compiled), total tokens/s.
+  - plain ``generate`` (dynamic cache), one stream: the baseline;
+  - the product's decoder (``storygen.providers.writer.fast_decode.FastDecoder``, what ``writer.fast`` uses):
+    bf16 and fp8 weights (``writer.quantize=fp8``), one stream and a batch of 8 (total tokens/s), each token
+    one CUDA-graph replay;
+  - the bandwidth limit: the bytes of the weights read once per token (the embedding table is not read whole).
 
     run(report)   # report(name, value, unit, spec) prints one line per figure
 
-Environment knobs: STORYGEN_BENCH_LLM_MODELS ("qwen14b,llama8b"), STORYGEN_BENCH_NEW_TOKENS (default 128),
-STORYGEN_BENCH_SKIP ("compile", "batch", comma separated), STORYGEN_BENCH_SMOKE=1 (tiny configs, CPU allowed:
+Environment knobs: STORYGEN_BENCH_LLM_MODELS ("qwen14b,llama8b"), STORYGEN_BENCH_NEW_TOKENS (default 256),
+STORYGEN_BENCH_SKIP ("plain", "fp8", "batch", comma separated), STORYGEN_BENCH_MODES ("compile" adds the
+torch.compile variant of the decoder: minutes of compiling), STORYGEN_BENCH_GBPS (3000), STORYGEN_BENCH_SMOKE=1 (tiny configs, CPU allowed:
 checks the code path only, the figures mean nothing).
 """
 
@@ -101,6 +104,27 @@ def _time_generate(model: Any, batch: int, prompt_len: int, new_tokens: int, dev
     return min(once() for _ in range(runs))
 
 
+def _time_fast(dec: Any, batch: int, prompt_len: int, new_tokens: int, vocab: int, runs: int = 3) -> float:
+    """Seconds per FastDecoder.generate call (best of ``runs`` after one warm-up that also captures the graph)."""
+    import random
+
+    import torch
+
+    rng = random.Random(batch)
+    prompts = [[rng.randrange(100, vocab - 1) for _ in range(prompt_len)] for _ in range(batch)]
+
+    def once() -> float:
+        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        t = time.perf_counter()
+        rows = dec.generate(prompts, new_tokens, ignore_eos=True)
+        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        assert all(len(r) == new_tokens for r in rows), [len(r) for r in rows]
+        return time.perf_counter() - t
+
+    once()
+    return min(once() for _ in range(runs))
+
+
 def run(report: Report) -> None:
     try:
         import torch
@@ -111,9 +135,11 @@ def run(report: Report) -> None:
     if not cuda and not _smoke():
         print("LLM throughput skipped: no CUDA device (Qwen2.5-14B / Llama-3.1-8B bf16 need a GPU)")
         return
+    from storygen.providers.writer.fast_decode import FastDecoder, fp8_supported
+
     device = "cuda" if cuda else "cpu"
     dtype = torch.bfloat16 if cuda else torch.float32
-    new = int(os.environ.get("STORYGEN_BENCH_NEW_TOKENS", "8" if _smoke() else "128"))
+    new = int(os.environ.get("STORYGEN_BENCH_NEW_TOKENS", "8" if _smoke() else "256"))
     prompt_len = 16 if _smoke() else 128
     skip = {s.strip() for s in os.environ.get("STORYGEN_BENCH_SKIP", "").split(",") if s.strip()}
     models = [m.strip() for m in os.environ.get("STORYGEN_BENCH_LLM_MODELS", "qwen14b,llama8b").split(",") if m.strip()]
@@ -125,26 +151,45 @@ def run(report: Report) -> None:
         model = _build(key, device, dtype)
         report(f"{name} build (random bf16 weights on {device}){tag}", time.perf_counter() - t0, "s", "")
         if cuda:
-            report(f"{name} weights in GPU memory", torch.cuda.memory_allocated() / 2**30, "GiB", "")
+            weights = torch.cuda.memory_allocated() / 2**30
+            report(f"{name} weights in GPU memory", weights, "GiB", "")
+            embed = model.model.embed_tokens.weight.numel() * 2 / 2**30
+            bw = float(os.environ.get("STORYGEN_BENCH_GBPS", "3000"))  # measured device-to-device copy, GB/s
+            report(f"{name} bandwidth limit, 1 stream (weights read once per token)",
+                   bw / ((weights - embed) * 2**30 / 1e9), "tok/s", f"at {bw:.0f} GB/s")
 
-        s = _time_generate(model, 1, prompt_len, new, device)
-        report(f"{name} plain generate, 1 stream, {new} new tokens{tag}", new / s, "tok/s", spec["plain"])
-        if "batch" not in skip:
-            s = _time_generate(model, 8, prompt_len, new, device, runs=1)
-            report(f"{name} plain generate, batch 8 (total){tag}", 8 * new / s, "tok/s", spec["batch"])
+        if "plain" not in skip:
+            s = _time_generate(model, 1, prompt_len, min(new, 64), device, runs=1)
+            report(f"{name} plain generate, 1 stream{tag}", min(new, 64) / s, "tok/s", spec["plain"])
 
-        if "compile" not in skip:
-            model.generation_config.cache_implementation = "static"
-            model.forward = torch.compile(model.forward, mode="reduce-overhead" if cuda else "default", fullgraph=True)
-            t = time.perf_counter()
-            s = _time_generate(model, 1, prompt_len, new, device)
-            report(f"{name} static cache + torch.compile, 1 stream{tag}", new / s, "tok/s", spec["compiled"])
-            report(f"{name} compile + warm-up + timed runs", time.perf_counter() - t, "s", "")
-            if "batch" not in skip:
-                s = _time_generate(model, 8, prompt_len, new, device, runs=1)
-                report(f"{name} static cache + torch.compile, batch 8 (total){tag}", 8 * new / s, "tok/s", spec["batch"])
+        variants = [("bf16", False)] + ([("fp8", True)] if "fp8" not in skip and (fp8_supported() or _smoke()) else [])
+        modes = ["graph"] + (["compile"] if "compile" in os.environ.get("STORYGEN_BENCH_MODES", "") else [])
+        if not cuda:
+            modes = ["eager"]
+        for label, fp8 in variants:
+            if fp8 and not cuda:
+                continue
+            for mode in modes:
+                t = time.perf_counter()
+                try:
+                    dec = FastDecoder(model, fp8=fp8, mode=mode)
+                    s1 = _time_fast(dec, 1, prompt_len, new, model.config.vocab_size)
+                except Exception as e:  # noqa: BLE001 - report and go on with the next variant
+                    print(f"{name} fast decoder {label}/{mode} FAILED: {type(e).__name__}: {str(e)[:300]}", flush=True)
+                    continue
+                report(f"{name} storygen fast decoder, {label}, {mode}, 1 stream{tag}", new / s1, "tok/s", spec["compiled"])
+                report(f"  setup + warm-up + timed runs ({label}, {mode})", time.perf_counter() - t, "s", "")
+                if "batch" not in skip:
+                    s8 = _time_fast(dec, 8, prompt_len, new, model.config.vocab_size, runs=2)
+                    report(f"{name} storygen fast decoder, {label}, {mode}, batch 8 (total){tag}", 8 * new / s8, "tok/s",
+                           spec["batch"])
+                del dec
+                gc.collect()
+                torch.cuda.empty_cache() if cuda else None
+        if cuda:
+            report(f"{name} peak GPU memory", torch.cuda.max_memory_allocated() / 2**30, "GiB", "")
+            torch.cuda.reset_peak_memory_stats()
         del model
         gc.collect()
         if cuda:
             torch.cuda.empty_cache()
-            torch._dynamo.reset()

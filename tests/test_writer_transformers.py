@@ -49,6 +49,8 @@ def build(kind: str, folder: Path) -> Path:
     torch.manual_seed(0)
     if kind == "qwen2":
         model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**common))
+    elif kind == "mistral":
+        model = transformers.MistralForCausalLM(transformers.MistralConfig(**common))
     else:
         model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**common))
     model.save_pretrained(folder)
@@ -112,7 +114,7 @@ def test_missing_model_offline_names_the_fix(cfg_for, monkeypatch, tmp_path):
 def test_quantize_options(cfg_for, tmp_path):
     folder = build("qwen2", tmp_path / "tiny")
     with pytest.raises(ProviderError, match="not supported"):
-        get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=fp8"))
+        get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=int3"))
     if not torch.cuda.is_available():
         with pytest.raises(ProviderError, match="needs a CUDA GPU"):
             get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=4bit"))
@@ -130,9 +132,11 @@ def test_no_chat_template_is_a_clear_error(cfg_for, tmp_path):
         get_provider("writer", cfg_for(f"writer.model={folder}"))
 
 
-def test_static_cache_path_gives_the_same_text(tmp_path, cfg_for):
-    """writer.fast=true (static KV cache; torch.compile only on CUDA) runs on CPU and decodes the same tokens."""
-    folder = build("qwen2", tmp_path / "tiny-fast")
+@pytest.mark.parametrize("kind", ["qwen2", "llama", "mistral"])
+def test_fast_path_gives_the_same_text_as_generate(tmp_path, cfg_for, kind):
+    """writer.fast=true runs on CPU too (torch.compile only on CUDA) and decodes the same tokens as generate():
+    Qwen2 / Llama through FastDecoder, other architectures (Mistral here) through generate with a static cache."""
+    folder = build(kind, tmp_path / f"tiny-fast-{kind}")
     messages = [{"role": "user", "content": "the keeper found a bottle"}]
     plain = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
                                            "writer.fast=false"))
@@ -140,7 +144,19 @@ def test_static_cache_path_gives_the_same_text(tmp_path, cfg_for):
     fast = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
                                           "writer.fast=true"))
     assert fast.fast and not plain.fast
-    assert fast.model is plain.model  # one loaded model serves both; the cache choice is per call
+    assert fast.model is plain.model  # one loaded model serves both; the decoder choice is per writer
     a, b = plain.complete(messages), fast.complete(messages)
-    assert b.extra["static_cache"] is True
-    assert a.completion_tokens == b.completion_tokens and a.text == b.text
+    assert a.extra["decoder"] == "generate"
+    assert b.extra["decoder"] == ("generate+static" if kind == "mistral" else "fast")
+    assert a.completion_tokens == b.completion_tokens > 0 and a.text == b.text
+
+
+def test_complete_many_decodes_a_batch_like_single_calls(tmp_path, cfg_for):
+    folder = build("qwen2", tmp_path / "tiny-batch")
+    w = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=12", "writer.temperature=0",
+                                       "writer.fast=true"))
+    convs = [[{"role": "user", "content": t}] for t in ("the keeper", "a bottle and a letter she wrote", "storm")]
+    batch = w.complete_many(convs)
+    assert [c.extra["batch"] for c in batch] == [3, 3, 3]
+    assert [c.text for c in batch] == [w.complete(m).text for m in convs]
+    assert all(c.prompt_tokens > 0 and c.completion_tokens <= 12 for c in batch)
