@@ -227,3 +227,37 @@ def test_condense_edge_cases():
     one_long = "word " * 1000
     out = condense_idea(one_long, 50)
     assert len(out) <= 51 and out.endswith("…")
+
+
+# ----------------------------------------------------------------------------- batched ideas
+
+
+class Batched:
+    """A writer whose complete_many decodes together (as the transformers writer's fast decoder does); here it
+    forwards each conversation to the real openai writer, and records how the prompts were grouped."""
+
+    batched = True
+
+    def __init__(self, inner):
+        self.inner, self.version, self.name, self.batches = inner, inner.version, "batched", []
+
+    def complete(self, messages, **kw):
+        return self.complete_many([messages], **kw)[0]
+
+    def complete_many(self, conversations, **kw):
+        self.batches.append([c[-1]["content"] for c in conversations])
+        return [self.inner.complete(c, **kw) for c in conversations]
+
+
+def test_ideas_fan_out_as_one_batch_with_distinct_angles_and_retry_only_the_bad_ones(server, cfg_for):
+    cfg = cfg_for(server)
+    w = Batched(get_provider("writer", cfg))
+    ideas = [dict(IDEA, title=f"Idea {k}") for k in range(4)]
+    server.push(json.dumps({"ideas": [ideas[0]]}), "not json at all", json.dumps(ideas[2]), json.dumps({"ideas": [ideas[3]]}),
+                json.dumps({"ideas": [ideas[1]]}))
+    got, comps = generate_ideas(w, 4, "the sea", cfg)
+    assert [i.title for i in got] == ["Idea 0", "Idea 1", "Idea 2", "Idea 3"]
+    assert [len(b) for b in w.batches] == [4, 1]  # one batch of four, then only the bad reply again
+    first = w.batches[0]
+    assert len(set(first)) == 4 and all("the sea" in p and "story." in p for p in first)  # one angle each
+    assert "JSON" in w.batches[1][0] and len(comps) == 5

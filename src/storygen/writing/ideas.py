@@ -9,7 +9,7 @@ from storygen.errors import InputError
 from storygen.models import AGE_BANDS, GENDERS, PLATFORMS, REGIONS, Potential, StoryIdea
 from storygen.providers.writer.base import Completion, Writer
 from storygen.writing.prompts import render
-from storygen.writing.structured import ask_json
+from storygen.writing.structured import ask_json, ask_json_many
 from storygen.writing.text import split_sentences
 
 SCORE_KEYS: tuple[str, ...] = (*PLATFORMS, *REGIONS, *AGE_BANDS, *GENDERS)
@@ -179,6 +179,9 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
         {"role": "user", "content": render("ideas_user", cfg, n=n, theme_line=theme_line, n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
     ]
 
+    if n > 1 and getattr(writer, "batched", False):
+        return _generate_ideas_batched(writer, n, theme, theme_line, cfg)
+
     def parse(d: Any) -> list[StoryIdea]:
         items = d.get("ideas") if isinstance(d, dict) else d
         if not isinstance(items, list):
@@ -191,6 +194,35 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
         writer, messages, parse, schema=ideas_schema(n), max_retries=_retries(cfg),
         max_tokens=80 + 220 * n, cfg=cfg, what=f"list of {n} ideas",
     )
+    return [_redact_idea(i, cfg) for i in ideas], comps
+
+
+# one angle per parallel stream, so that a batch of ideas does not come back as eight versions of one story
+ANGLES = ("eerie mystery", "heartwarming", "survival thriller", "bittersweet historical", "funny, with a twist",
+          "science-fiction", "quiet horror", "against-the-odds underdog", "romantic", "folk-tale", "true-crime-style",
+          "adventure")
+
+
+def _generate_ideas_batched(writer: Any, n: int, theme: str | None, theme_line: str,
+                            cfg: Any) -> tuple[list[StoryIdea], list[Completion]]:
+    """N ideas as N one-idea prompts decoded together (a batch on the GPU), each with its own angle."""
+
+    def parse(d: Any) -> StoryIdea:
+        items = d.get("ideas", d) if isinstance(d, dict) else d  # a bare idea object is accepted too
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list) or not items:
+            raise ValueError('expected {"ideas": [...]} with one idea')
+        return draft_to_idea(items[0], theme or "")
+
+    convs = [[
+        {"role": "system", "content": render("system", cfg)},
+        {"role": "user", "content": render("ideas_user", cfg, n=1, theme_line=theme_line, n_scores=len(SCORE_KEYS),
+                                           score_keys=", ".join(SCORE_KEYS))
+         + " " + render("ideas_angle", cfg, angle=ANGLES[k % len(ANGLES)])},
+    ] for k in range(n)]
+    ideas, comps = ask_json_many(writer, convs, parse, schema=ideas_schema(1), max_retries=_retries(cfg),
+                                 max_tokens=300, cfg=cfg, what="idea")
     return [_redact_idea(i, cfg) for i in ideas], comps
 
 

@@ -77,3 +77,47 @@ def ask_json(
         f"The writer ({getattr(writer, 'version', '?')}) gave no valid {what} after {len(comps)} tries: {last_error[:300]}",
         "try again, raise writer.max_retries, or use a stronger model (writer.provider / writer.model).",
     )
+
+
+def ask_json_many(
+    writer: Any,
+    conversations: list[list[dict[str, str]]],
+    parse: Callable[[Any], T],
+    *,
+    schema: dict[str, Any] | None,
+    max_retries: int,
+    max_tokens: int,
+    cfg: Any = None,
+    what: str = "reply",
+    temperature: float | None = None,
+) -> tuple[list[T], list[Completion]]:
+    """``ask_json`` for several conversations decoded together (``writer.complete_many``, one batch per round).
+
+    Each round re-asks only the conversations whose reply did not validate, with the error fed back."""
+    comps: list[Completion] = []
+    msgs = [list(m) for m in conversations]
+    results: list[Any] = [None] * len(msgs)
+    errors = [""] * len(msgs)
+    pending = list(range(len(msgs)))
+    for _ in range(max(0, int(max_retries)) + 1):
+        replies = writer.complete_many([msgs[i] for i in pending], max_tokens=max_tokens, json_schema=schema,
+                                       temperature=temperature)
+        comps.extend(replies)
+        still = []
+        for i, c in zip(pending, replies):
+            try:
+                results[i] = parse(extract_json(c.text))
+            except (ValueError, TypeError, KeyError, ValidationError) as e:
+                errors[i] = describe_error(e) + (" (the reply was cut off: keep it shorter)"
+                                                 if c.extra.get("finish_reason") == "length" else "")
+                msgs[i] = msgs[i] + [{"role": "assistant", "content": c.text[:4000]},
+                                     {"role": "user", "content": render("json_fix", cfg, error=errors[i])}]
+                still.append(i)
+        pending = still
+        if not pending:
+            return results, comps
+    raise ProviderError(
+        f"The writer ({getattr(writer, 'version', '?')}) gave no valid {what} for {len(pending)} of {len(msgs)} "
+        f"prompts: {errors[pending[0]][:300]}",
+        "try again, raise writer.max_retries, or use a stronger model (writer.provider / writer.model).",
+    )

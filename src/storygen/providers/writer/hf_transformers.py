@@ -92,7 +92,9 @@ class TransformersWriter:
                 raise ProviderError(f"writer.quantize=fp8 works with Qwen2 and Llama models, not '{model}'.",
                                     "leave writer.quantize empty, or use 8bit / 4bit.")
             self.decoder = _decoder(self.model, fp8=quantize == "fp8")
-        elif self.fast and cuda and not getattr(self.model, "_storygen_compiled", False):
+        # complete_many decodes a real batch only with the fast decoder; callers may then fan work out
+        self.batched = self.decoder is not None
+        if self.decoder is None and self.fast and cuda and not getattr(self.model, "_storygen_compiled", False):
             import torch
 
             self.model.forward = torch.compile(self.model.forward, mode="reduce-overhead", fullgraph=True)
