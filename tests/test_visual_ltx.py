@@ -47,6 +47,24 @@ def test_ltx_clip_is_portrait_and_stretched_to_the_scene(tiny_ltx, tmp_path):
     assert m.last["frames_in"] == 9 and m.last["mode"] == "stretch"
 
 
+def test_ltx_guidance_cutoff_halves_the_late_steps(tiny_ltx, tmp_path):
+    from storygen.providers import accel
+
+    m = LTXMotion(_settings(tiny_ltx, steps=4, guidance_cutoff=0.5), None)
+    pipe = m._load()
+    assert isinstance(pipe.transformer, accel.GuidanceCutoff) and "guidance_cutoff:0.5" in m.applied
+    seen = []
+    hook = pipe.transformer.inner.register_forward_pre_hook(
+        lambda mod, args, kw: seen.append((kw["hidden_states"].shape[0], kw["encoder_attention_mask"].shape[0])),
+        with_kwargs=True)
+    try:
+        clip = m.animate(_keyframe(tmp_path), _scene(0.5), tmp_path / "clips")
+    finally:
+        hook.remove()
+    assert seen == [(2, 2), (2, 2), (1, 1), (1, 1)]  # guided pairs, then the conditional half with its own mask
+    assert probe(clip.path).video_frames == 12
+
+
 def test_ltx_short_clip_is_ping_pong_looped_for_a_long_scene(tiny_ltx, tmp_path):
     m = LTXMotion(_settings(tiny_ltx), None)
     clip = m.animate(_keyframe(tmp_path, (128, 72)), _scene(2.0), tmp_path / "clips")  # landscape keyframe

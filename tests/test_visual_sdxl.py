@@ -36,8 +36,45 @@ def test_keyframe_has_exact_requested_size_and_is_seeded(tiny_sdxl):
     assert np.array_equal(np.asarray(a), np.asarray(b)), "same seed must give the same keyframe"
     assert not np.array_equal(np.asarray(a), np.asarray(c)), "a new seed must give a new keyframe"
     assert np.asarray(a).std() > 1.0  # the VAE decoded something, not a constant
-    assert gen.applied == ["sdpa"]
+    assert gen.applied == ["sdpa", "guidance_cutoff:0.5"]  # compile is off on CPU ("auto")
     assert gen.version.startswith("diffusers-")
+
+
+def test_guidance_cutoff_runs_the_late_steps_on_the_conditional_half(tiny_sdxl):
+    import torch
+
+    from storygen.providers import accel
+
+    full = SDXLImages(_settings(tiny_sdxl, steps=4, guidance_cutoff=1.0), None)
+    half = SDXLImages(_settings(tiny_sdxl, steps=4, guidance_cutoff=0.5), None)
+    pipe, _ = half._load()
+    assert isinstance(pipe.unet, accel.GuidanceCutoff) and pipe.unet.config is pipe.unet.inner.config
+    seen = []
+    hook = pipe.unet.inner.register_forward_pre_hook(lambda m, args, kw: seen.append((args or [kw["sample"]])[0].shape[0]),
+                                                     with_kwargs=True)
+    try:
+        b = np.asarray(half.generate(SCENE, STYLE, width=64, height=112, seed=3))
+        seen_first = list(seen)
+        half.generate(SCENE, STYLE, width=64, height=112, seed=3)  # begin() resets the count per image
+    finally:
+        hook.remove()
+    assert seen_first == [2, 2, 1, 1] and seen[4:] == [2, 2, 1, 1]  # CFG pairs for 2 of 4 steps, then the cond half
+    a = np.asarray(full.generate(SCENE, STYLE, width=64, height=112, seed=3))
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    # the wrapped call on a CFG batch equals the inner model on the cond half, twice
+    w = accel.GuidanceCutoff(pipe.unet.inner, 0.5)
+    w.begin(2)
+    x = torch.randn(2, 4, 14, 8)
+    emb = torch.randn(2, 77, pipe.unet.config.cross_attention_dim)
+    cond = {"text_embeds": torch.randn(2, pipe.text_encoder_2.config.projection_dim), "time_ids": torch.randn(2, 6)}
+    with torch.no_grad():
+        w(x, 5, encoder_hidden_states=emb, added_cond_kwargs=cond, return_dict=False)  # step 0: full batch
+        got = w(x, 5, encoder_hidden_states=emb, added_cond_kwargs=cond, return_dict=False)[0]
+        ref = pipe.unet.inner(x[1:], 5, encoder_hidden_states=emb[1:],
+                              added_cond_kwargs={k: v[1:] for k, v in cond.items()}, return_dict=False)[0]
+    assert torch.allclose(got[0], ref[0]) and torch.allclose(got[1], ref[0])
+    with pytest.raises(ConfigError, match="guidance_cutoff"):
+        SDXLImages(_settings(tiny_sdxl, guidance_cutoff=0), None)
 
 
 def test_registry_builds_sdxl_from_config_and_shares_one_loaded_pipeline(tiny_sdxl):

@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
         "vae_tiling": False,
         "lora": "",
         "seed": 1234,
+        "compile": "auto",  # torch.compile the UNet on CUDA (auto | on | off); kernels are cached on disk
+        "compile_mode": "max-autotune",
+        "guidance_cutoff": 0.5,  # classifier-free guidance for this share of the steps; 1 = every step
     },
     "clips": {
         "provider": "kenburns",  # kenburns | ltx | svd
@@ -95,6 +98,9 @@ DEFAULTS: dict[str, Any] = {
         "decode_chunk_size": 8,  # svd
         "offload": False,
         "device": "auto",
+        "compile": "auto",  # ltx: torch.compile the transformer on CUDA (auto | on | off)
+        "compile_mode": "max-autotune-no-cudagraphs",
+        "guidance_cutoff": 0.5,  # ltx: classifier-free guidance for this share of the steps; 1 = every step
     },
     "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto",
                "max_new_tokens": 96},

@@ -19,7 +19,7 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers import devices
+from storygen.providers import accel, devices
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 REFINER_SPLIT = 0.8  # base handles the first 80 % of the noise schedule when a refiner is set
@@ -161,6 +161,12 @@ class SDXLImages:
         self.offload = bool(self.settings.get("offload", False))
         self.vae_tiling = bool(self.settings.get("vae_tiling", False))
         self.lora = str(self.settings.get("lora") or "").strip()
+        self.compile = accel.wants_compile(self.settings.get("compile", "auto"), self.device) and not self.offload
+        self.compile_mode = str(self.settings.get("compile_mode") or "max-autotune")
+        self.cutoff = float(self.settings.get("guidance_cutoff", 0.5))
+        if not 0.0 < self.cutoff <= 1.0:
+            raise ConfigError(f"keyframes.guidance_cutoff={self.cutoff} is out of range.",
+                              "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")
         import diffusers
 
         self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
@@ -172,8 +178,11 @@ class SDXLImages:
 
     # -------------------------------------------------------------- loading
     def _load(self) -> tuple[Any, Any]:
-        key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.device, self.offload, self.vae_tiling)
-        return devices.load_once(key, self._build)
+        key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.device, self.offload, self.vae_tiling,
+               self.compile, self.compile_mode, self.cutoff)
+        loaded = devices.load_once(key, self._build)
+        self.applied = list(getattr(loaded[0], "_storygen_applied", []))  # also when another instance built it
+        return loaded
 
     def _build(self) -> tuple[Any, Any]:
         from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
@@ -203,9 +212,15 @@ class SDXLImages:
         self.applied = apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=self.vae_tiling)
         if refiner is not None:
             apply_memory_options(refiner, self.device, offload=self.offload, vae_tiling=self.vae_tiling)
+        if self.compile:
+            self.applied += accel.compile_denoiser(pipe, "unet", mode=self.compile_mode)
+        if self.cutoff < 1.0:
+            pipe.unet = accel.GuidanceCutoff(pipe.unet, self.cutoff)
+            self.applied.append(f"guidance_cutoff:{self.cutoff:g}")
         for p in (pipe, refiner):
             if p is not None:
                 p.set_progress_bar_config(disable=True)
+        pipe._storygen_applied = list(self.applied)
         return pipe, refiner
 
     # -------------------------------------------------------------- generation
@@ -224,6 +239,8 @@ class SDXLImages:
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0xFFFFFFFFFFFF)
         kw: dict[str, Any] = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=self.steps,
                                   guidance_scale=self.guidance, width=bw, height=bh, generator=gen)
+        if isinstance(pipe.unet, accel.GuidanceCutoff):
+            pipe.unet.begin(self.steps)
         try:
             with torch.inference_mode():
                 if refiner is None:

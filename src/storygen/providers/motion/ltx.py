@@ -11,7 +11,7 @@ from typing import Any
 from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
-from storygen.providers import devices
+from storygen.providers import accel, devices
 from storygen.providers.images.sdxl import fit_to, load_diffusers
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import (clip_size, frames_8k1, load_keyframe, motion_words, oom_error,
@@ -40,13 +40,23 @@ class LTXMotion:
                               "use steps >= 1, fps >= 1 and sizes of at least 32 (multiples of 32)")
         self.offload = bool(s.get("offload", False))
         self.device = devices.pick_device(str(s.get("device", "auto")))
+        self.compile = accel.wants_compile(s.get("compile", "auto"), self.device) and not self.offload
+        self.compile_mode = str(s.get("compile_mode") or "max-autotune-no-cudagraphs")
+        self.cutoff = float(s.get("guidance_cutoff", 0.5))
+        if not 0.0 < self.cutoff <= 1.0:
+            raise ConfigError(f"clips.guidance_cutoff={self.cutoff} is out of range.",
+                              "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")
         import diffusers
 
         self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
         self.last: dict[str, Any] = {}
+        self.applied: list[str] = []
 
     def _load(self) -> Any:
-        return devices.load_once(("ltx", self.model_ref, self.device, self.offload), self._build)
+        pipe = devices.load_once(("ltx", self.model_ref, self.device, self.offload, self.compile, self.compile_mode,
+                                  self.cutoff), self._build)
+        self.applied = list(getattr(pipe, "_storygen_applied", []))  # also when another instance built it
+        return pipe
 
     def _build(self) -> Any:
         from diffusers import LTXImageToVideoPipeline
@@ -59,8 +69,14 @@ class LTXMotion:
                                self.device)
         pipe = load_diffusers(LTXImageToVideoPipeline, self.model_ref, self.is_local, dtype, key="clips.model",
                               what="LTX-Video")
-        apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=False)
+        self.applied = apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=False)
+        if self.compile:
+            self.applied += accel.compile_denoiser(pipe, "transformer", mode=self.compile_mode)
+        if self.cutoff < 1.0:
+            pipe.transformer = accel.GuidanceCutoff(pipe.transformer, self.cutoff)
+            self.applied.append(f"guidance_cutoff:{self.cutoff:g}")
         pipe.set_progress_bar_config(disable=True)
+        pipe._storygen_applied = list(self.applied)
         return pipe
 
     def animate(self, keyframe: Path, scene: Scene, out_dir: Path) -> Clip:
@@ -78,6 +94,8 @@ class LTXMotion:
                                   guidance_scale=self.guidance, generator=gen, output_type="np")
         if getattr(pipe.vae.config, "timestep_conditioning", False):  # LTX 0.9.1+ VAE: the recommended decode noise
             kw.update(decode_timestep=0.05, decode_noise_scale=0.025)
+        if isinstance(pipe.transformer, accel.GuidanceCutoff):
+            pipe.transformer.begin(self.steps)
         try:
             with torch.inference_mode():
                 frames = pipe(**kw).frames[0]
