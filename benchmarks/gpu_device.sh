@@ -25,7 +25,7 @@ for section in "$@"; do
   case $section in
     tests)
       files=$(ls tests/test_visual_sdxl.py tests/test_visual_ltx.py tests/test_visual_svd.py tests/test_vision.py \
-              tests/test_writer_transformers.py tests/test_fast_decode.py 2>/dev/null)
+              tests/test_writer_transformers.py tests/test_fast_decode.py tests/test_accel.py 2>/dev/null)
       timeout "${TESTS_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider -rs $files 2>&1 | tee "$OUT/tests.log" | tail -40 ;;
     llm)
       timeout "${LLM_TIMEOUT:-420}" python3 benchmarks/gpu_throughput.py --only llm 2>&1 | tee "$OUT/llm.log" ;;

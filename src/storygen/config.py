@@ -83,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
         "lora": "",
         "seed": 1234,
         "compile": "auto",  # torch.compile the UNet on CUDA (auto | on | off); kernels are cached on disk
-        "compile_mode": "max-autotune",
+        "compile_mode": "reduce-overhead",  # CUDA graphs; "max-autotune" tunes GEMMs too, but compiles for 5+ minutes
         "guidance_cutoff": 0.5,  # classifier-free guidance for this share of the steps; 1 = every step
     },
     "clips": {
@@ -99,7 +99,7 @@ DEFAULTS: dict[str, Any] = {
         "offload": False,
         "device": "auto",
         "compile": "auto",  # ltx: torch.compile the transformer on CUDA (auto | on | off)
-        "compile_mode": "max-autotune-no-cudagraphs",
+        "compile_mode": "default",
         "guidance_cutoff": 0.5,  # ltx: classifier-free guidance for this share of the steps; 1 = every step
     },
     "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto",

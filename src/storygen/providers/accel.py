@@ -26,11 +26,25 @@ def compile_cache_dir() -> Path:
     (default ``~/.cache/storygen/torch-compile``) unless the user set ``TORCHINDUCTOR_CACHE_DIR`` already."""
     root = os.environ.get("STORYGEN_COMPILE_CACHE") or str(
         Path(os.environ.get("STORYGEN_CACHE") or Path.home() / ".cache" / "storygen") / "torch-compile")
-    path = Path(os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", root))
+    cur = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    if cur is None or _is_torch_default(cur):  # torch writes its /tmp default into the environment on first use
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = root
+    path = Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _is_torch_default(path: str) -> bool:
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+        return os.path.abspath(path) == os.path.abspath(default_cache_dir())
+    except Exception:  # noqa: BLE001 - older/newer torch: recognise the temp-folder default by name
+        import tempfile
+
+        return os.path.basename(path).startswith("torchinductor_") and os.path.dirname(path) == tempfile.gettempdir()
 
 
 def wants_compile(setting: Any, device: str) -> bool:
@@ -47,7 +61,7 @@ def wants_compile(setting: Any, device: str) -> bool:
     raise ConfigError(f"compile={setting!r} is not a valid choice.", "use compile=auto, on or off")
 
 
-def compile_denoiser(pipe: Any, attr: str, *, mode: str = "max-autotune-no-cudagraphs") -> list[str]:
+def compile_denoiser(pipe: Any, attr: str, *, mode: str = "reduce-overhead") -> list[str]:
     """channels_last + fused QKV + torch.compile for ``pipe.<attr>`` (and channels_last for the VAE).
 
     Returns what was applied. A failure to set up compiling is not fatal: the pipeline stays eager."""

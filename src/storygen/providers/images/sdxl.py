@@ -162,7 +162,7 @@ class SDXLImages:
         self.vae_tiling = bool(self.settings.get("vae_tiling", False))
         self.lora = str(self.settings.get("lora") or "").strip()
         self.compile = accel.wants_compile(self.settings.get("compile", "auto"), self.device) and not self.offload
-        self.compile_mode = str(self.settings.get("compile_mode") or "max-autotune")
+        self.compile_mode = str(self.settings.get("compile_mode") or "reduce-overhead")
         self.cutoff = float(self.settings.get("guidance_cutoff", 0.5))
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"keyframes.guidance_cutoff={self.cutoff} is out of range.",

@@ -41,7 +41,7 @@ class LTXMotion:
         self.offload = bool(s.get("offload", False))
         self.device = devices.pick_device(str(s.get("device", "auto")))
         self.compile = accel.wants_compile(s.get("compile", "auto"), self.device) and not self.offload
-        self.compile_mode = str(s.get("compile_mode") or "max-autotune-no-cudagraphs")
+        self.compile_mode = str(s.get("compile_mode") or "default")
         self.cutoff = float(s.get("guidance_cutoff", 0.5))
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"clips.guidance_cutoff={self.cutoff} is out of range.",

@@ -82,7 +82,8 @@ class TransformersWriter:
         self.tokenizer, self.model = _load(src, quantize)
         self.device = str(next(self.model.parameters()).device)
         # writer.fast: "auto" = on with CUDA. Qwen2 / Llama go through FastDecoder (static buffers, one CUDA graph
-        # per token); other architectures through generate() with a static cache and a compiled forward.
+        # per token); other architectures through generate() with a static cache. The loaded model is shared
+        # between writers, so it is never modified (no compiled forward swapped in).
         fast = str(settings.get("fast", "auto")).strip().lower()
         cuda = self.device.startswith("cuda")
         self.fast = cuda if fast == "auto" else fast in ("1", "true", "yes", "on")
@@ -94,11 +95,6 @@ class TransformersWriter:
             self.decoder = _decoder(self.model, fp8=quantize == "fp8")
         # complete_many decodes a real batch only with the fast decoder; callers may then fan work out
         self.batched = self.decoder is not None
-        if self.decoder is None and self.fast and cuda and not getattr(self.model, "_storygen_compiled", False):
-            import torch
-
-            self.model.forward = torch.compile(self.model.forward, mode="reduce-overhead", fullgraph=True)
-            self.model._storygen_compiled = True
         commit = getattr(self.model.config, "_commit_hash", None) or ""
         self.version = (Path(src).name if local.is_dir() else model) + (f"@{commit[:12]}" if commit else "") + (f"+{quantize}" if quantize else "")
 
