@@ -184,6 +184,32 @@ def bench_sdxl(report: Report, device: str, smoke: bool) -> None:
            "3.5 s (H100, diffusers 0.42); spec table 3.5 s")
     if device.startswith("cuda"):
         report("SDXL peak GPU memory (plain)", torch.cuda.max_memory_allocated() / 2**30, "GiB", "~12 GB (spec)")
+    if device.startswith("cuda") and not smoke:
+        # where the time goes: one UNet step at batch 2 (CFG) and 1, and the fp32-upcast VAE decode
+        lat = size // 8
+        unet = pipe.unet
+        with torch.inference_mode():
+            for b in (2, 1):
+                x = torch.randn(b, 4, lat, lat, device=device, dtype=dtype)
+                emb = torch.randn(b, 77, 2048, device=device, dtype=dtype)
+                add = {"text_embeds": torch.randn(b, 1280, device=device, dtype=dtype),
+                       "time_ids": torch.randn(b, 6, device=device, dtype=dtype)}
+                unet(x, 500, encoder_hidden_states=emb, added_cond_kwargs=add)
+                _sync(device)
+                t = time.perf_counter()
+                for _ in range(5):
+                    unet(x, 500, encoder_hidden_states=emb, added_cond_kwargs=add)
+                _sync(device)
+                report(f"  SDXL UNet step, eager, batch {b}", (time.perf_counter() - t) / 5 * 1000, "ms", "")
+            pipe.upcast_vae() if pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast else None
+            z = torch.randn(1, 4, lat, lat, device=device, dtype=pipe.vae.dtype)
+            pipe.vae.decode(z)
+            _sync(device)
+            t = time.perf_counter()
+            pipe.vae.decode(z)
+            _sync(device)
+            report("  SDXL VAE decode (fp32 upcast, as force_upcast asks)", (time.perf_counter() - t) * 1000, "ms", "")
+            pipe.vae.to(dtype)
     if "compile" in skip or (smoke and not os.environ.get("STORYGEN_BENCH_SMOKE_FULL")):
         return
     # the product's path (storygen.providers.accel, as SDXLImages applies it): fused QKV, channels_last,
@@ -194,6 +220,16 @@ def bench_sdxl(report: Report, device: str, smoke: bool) -> None:
     mode = os.environ.get("STORYGEN_BENCH_COMPILE_MODE", DEFAULTS["keyframes"]["compile_mode"])
     cutoff = float(DEFAULTS["keyframes"]["guidance_cutoff"])
     report("compile cache", str(accel.compile_cache_dir()), "", "")
+    # the guidance cutoff alone, eager
+    eager_unet = pipe.unet
+    pipe.unet = wrap = accel.GuidanceCutoff(eager_unet, cutoff)
+    t = time.perf_counter()
+    for i in range(2):
+        wrap.begin(steps)
+        _sdxl_image(pipe, size, steps, seed=i + 1)
+    _sync(device)
+    report(f"SDXL {size}x{size}, {steps} steps: eager, guidance cutoff {cutoff:g}", (time.perf_counter() - t) / 2, "s/image", "")
+    pipe.unet = eager_unet
     accel.compile_denoiser(pipe, "unet", mode=mode)
     pipe.unet = wrap = accel.GuidanceCutoff(pipe.unet, cutoff)
     t = time.perf_counter()

@@ -166,13 +166,15 @@ def run(report: Report) -> None:
         modes = ["graph"] + (["compile"] if "compile" in os.environ.get("STORYGEN_BENCH_MODES", "") else [])
         if not cuda:
             modes = ["eager"]
+        if os.environ.get("STORYGEN_BENCH_UNFUSED") == "1":  # the same decoder without fused projections first
+            variants = [("bf16 unfused", False)] + variants
         for label, fp8 in variants:
             if fp8 and not cuda:
                 continue
             for mode in modes:
                 t = time.perf_counter()
                 try:
-                    dec = FastDecoder(model, fp8=fp8, mode=mode)
+                    dec = FastDecoder(model, fp8=fp8, mode=mode, fuse="unfused" not in label)
                     s1 = _time_fast(dec, 1, prompt_len, new, model.config.vocab_size)
                 except Exception as e:  # noqa: BLE001 - report and go on with the next variant
                     print(f"{name} fast decoder {label}/{mode} FAILED: {type(e).__name__}: {str(e)[:300]}", flush=True)

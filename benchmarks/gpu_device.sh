@@ -24,14 +24,17 @@ for section in "$@"; do
   echo "=== $section $(date +%T)"
   case $section in
     tests)
-      files=$(ls tests/test_visual_sdxl.py tests/test_visual_ltx.py tests/test_visual_svd.py tests/test_vision.py \
-              tests/test_writer_transformers.py tests/test_fast_decode.py tests/test_accel.py 2>/dev/null)
-      timeout "${TESTS_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider -rs $files 2>&1 | tee "$OUT/tests.log" | tail -40 ;;
+      files=${TEST_FILES:-$(ls tests/test_visual_sdxl.py tests/test_visual_ltx.py tests/test_visual_svd.py tests/test_vision.py \
+              tests/test_writer_transformers.py tests/test_fast_decode.py tests/test_accel.py 2>/dev/null)}
+      timeout "${TESTS_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider -rs --tb=short ${TEST_ARGS:-} $files \
+        > "$OUT/tests.log" 2>&1
+      echo "pytest rc=$?"; grep -E "^(FAILED|ERROR)|passed|failed" "$OUT/tests.log" | tail -15
+      grep -E "^E " "$OUT/tests.log" | head -30 ;;
     llm)
       timeout "${LLM_TIMEOUT:-420}" python3 benchmarks/gpu_throughput.py --only llm 2>&1 | tee "$OUT/llm.log" ;;
     diffusion)
       timeout "${DIFFUSION_TIMEOUT:-420}" python3 benchmarks/gpu_throughput.py --only diffusion 2>&1 | tee "$OUT/diffusion.log" ;;
     *) echo "unknown section $section (tests, llm, diffusion)" ;;
   esac
-  echo "=== $section done $(date +%T) rc=$?"
+  echo "=== $section done $(date +%T)"
 done

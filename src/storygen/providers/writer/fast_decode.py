@@ -12,6 +12,8 @@ processors, stopping criteria and a device sync every step. This decoder removes
   ``mode="compile"`` builds it with ``torch.compile(mode="reduce-overhead")`` instead: fused kernels, but
   minutes of compiling per shape. ``mode="eager"`` (the CPU default) runs the same step without a graph.
 - The host looks at the tokens only every ``sync_every`` steps, to stop once every row has ended.
+- The q/k/v projections, and the gate/up projections, are fused into one weight each (the model's own modules
+  become views into it, so nothing is copied): fewer, larger matrix-vector products per token.
 - ``fp8=True`` stores each projection's weight in float8 (e4m3) with one scale per output channel, quantises
   activations per token, and multiplies with ``torch._scaled_mm``: half the bytes per token (H100/Ada and
   newer). The LM head and norms stay in the model's dtype.
@@ -92,14 +94,56 @@ class _Fp8Linear:
         return y.reshape(*shape[:-1], y.shape[-1])
 
 
+def _fuse(linears: list[Any]) -> tuple[Any, Any]:
+    """One weight (and bias) for several projections that read the same input, so each token runs one
+    larger matrix-vector product instead of several small ones. The original modules keep working: their
+    weights become row views of the fused tensor (no extra memory)."""
+    import torch
+
+    w = torch.cat([lin.weight.detach() for lin in linears])
+    has_bias = [lin.bias is not None for lin in linears]
+    b = torch.cat([lin.bias.detach() for lin in linears]) if all(has_bias) else None
+    if any(has_bias) and b is None:
+        return None, None
+    row = 0
+    for lin in linears:
+        n = lin.weight.shape[0]
+        lin.weight.data = w[row:row + n]
+        if b is not None:
+            lin.bias.data = b[row:row + n]
+        row += n
+    return w, b
+
+
 class _Layer:
-    def __init__(self, layer: Any, fp8: bool):
+    def __init__(self, layer: Any, fp8: bool, fuse: bool):
         a, m = layer.self_attn, layer.mlp
         wrap = _Fp8Linear if fp8 else (lambda lin: lin)
         self.ln1, self.ln2 = layer.input_layernorm, layer.post_attention_layernorm
         self.q, self.k, self.v, self.o = wrap(a.q_proj), wrap(a.k_proj), wrap(a.v_proj), wrap(a.o_proj)
         self.gate, self.up, self.down = wrap(m.gate_proj), wrap(m.up_proj), wrap(m.down_proj)
         self.act = m.act_fn
+        self.qkv_w = self.gu_w = None
+        if fuse and not fp8:
+            self.qkv_w, self.qkv_b = _fuse([a.q_proj, a.k_proj, a.v_proj])
+            self.gu_w, _ = _fuse([m.gate_proj, m.up_proj]) if m.gate_proj.bias is None else (None, None)
+            self.split = (a.q_proj.weight.shape[0], a.k_proj.weight.shape[0], a.v_proj.weight.shape[0])
+            self.inter = m.gate_proj.weight.shape[0]
+
+    def qkv(self, h: Any) -> tuple[Any, Any, Any]:
+        if self.qkv_w is None:
+            return self.q(h), self.k(h), self.v(h)
+        import torch.nn.functional as F
+
+        return F.linear(h, self.qkv_w, self.qkv_b).split(self.split, dim=-1)
+
+    def mlp(self, h: Any) -> Any:
+        if self.gu_w is None:
+            return self.down(self.act(self.gate(h)) * self.up(h))
+        import torch.nn.functional as F
+
+        g, u = F.linear(h, self.gu_w).split(self.inter, dim=-1)
+        return self.down(self.act(g) * u)
 
 
 class _State:
@@ -134,7 +178,7 @@ class FastDecoder:
     MODES = ("eager", "graph", "compile")
 
     def __init__(self, model: Any, *, fp8: bool = False, mode: str | None = None, sync_every: int = 16,
-                 slot_block: int = 256):
+                 slot_block: int = 256, fuse: bool = True):
         import torch
 
         if not supports(model):
@@ -162,7 +206,7 @@ class FastDecoder:
         inner = model.model
         self.embed, self.norm, self.rotary, self.lm_head = inner.embed_tokens, inner.norm, inner.rotary_emb, model.lm_head
         with torch.no_grad():
-            self.layers = [_Layer(layer, fp8) for layer in inner.layers]
+            self.layers = [_Layer(layer, fp8, fuse) for layer in inner.layers]
         self._states: dict[tuple[int, int], _State] = {}
         self._lock = threading.Lock()
 
@@ -181,16 +225,17 @@ class FastDecoder:
         gqa = self.kv_heads != self.heads
         for i, L in enumerate(self.layers):
             h = L.ln1(x)
-            q = L.q(h).view(B, T, self.heads, self.head_dim).transpose(1, 2)
-            k = L.k(h).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
-            v = L.v(h).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
+            q, k, v = L.qkv(h)
+            q = q.reshape(B, T, self.heads, self.head_dim).transpose(1, 2)
+            k = k.reshape(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
+            v = v.reshape(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
             q, k = _rope(q, k, cos, sin)
             st.k[i].index_copy_(2, idx, k.to(self.dtype))
             st.v[i].index_copy_(2, idx, v.to(self.dtype))
             a = F.scaled_dot_product_attention(q, st.k[i], st.v[i], attn_mask=mask, enable_gqa=gqa)
             x = x + L.o(a.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))
             h = L.ln2(x)
-            x = x + L.down(L.act(L.gate(h)) * L.up(h))
+            x = x + L.mlp(h)
         return self.norm(x)
 
     @staticmethod
