@@ -266,8 +266,10 @@ class FastDecoder:
         st.pos.add_(1)
         st.cur.add_(1)
 
-    def _step_fn(self, st: _State, sampling: Sampling) -> Any:
+    def _step_fn(self, st: _State, sampling: Sampling) -> tuple[Any, int]:
+        """The step to call, and how many real steps getting it took (graph capture runs warm-up steps)."""
         key = (sampling.temperature <= 0, sampling.temperature, sampling.top_p)
+        done = 0
         if st.step is None or st.step_key != key:
             st.step = None  # drop the old graph (and its memory pool) first
             fn = lambda: self._step(st, sampling)  # noqa: E731 - closes over the static buffers
@@ -276,35 +278,28 @@ class FastDecoder:
 
                 fn = torch.compile(fn, mode="reduce-overhead", fullgraph=True)
             elif self.mode == "graph":
-                fn = self._capture(st, fn)
+                fn, done = self._capture(fn), self.WARMUP
             st.step, st.step_key = fn, key
-        return st.step
+        return st.step, done
 
-    @staticmethod
-    def _capture(st: _State, fn: Any) -> Any:
-        """Record ``fn`` (one step) as a CUDA graph. Warm-up steps run on a side stream, then the token,
-        position, slot and validity buffers are put back, so capturing changes nothing the caller can see
-        (the K/V rows written past ``cur`` are rewritten by the real steps)."""
+    WARMUP = 2
+
+    @classmethod
+    def _capture(cls, fn: Any) -> Any:
+        """Record ``fn`` (one step) as a CUDA graph. The warm-up steps that must run first (so cuBLAS and SDPA
+        pick and cache their kernels outside the capture) are real steps: their tokens are kept, nothing is
+        rolled back, and every step draws from the random generator exactly once, captured or not."""
         import torch
-
-        bufs = (st.cur, st.pos, st.valid, st.tokens)
-        saved = [t.clone() for t in bufs]
-
-        def restore() -> None:
-            for t, v in zip(bufs, saved):
-                t.copy_(v)
 
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            for _ in range(2):  # let cuBLAS / SDPA pick and cache their kernels outside the capture
+            for _ in range(cls.WARMUP):
                 fn()
         torch.cuda.current_stream().wait_stream(side)
-        restore()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            fn()
-        restore()
+            fn()  # recorded, not run
         return graph.replay
 
     # ------------------------------------------------------------------ public API
@@ -316,7 +311,7 @@ class FastDecoder:
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
         B, T = len(prompts), max(len(p) for p in prompts)
-        need = T + max_new_tokens + 3  # + the two warm-up steps of a graph capture
+        need = T + max_new_tokens + 1
         slots = self.slot_block * math.ceil(need / self.slot_block)
         with self._lock, torch.inference_mode():
             st = self._states.get((B, slots))
@@ -346,9 +341,16 @@ class FastDecoder:
             st.tokens[:, T] = first
             st.pos.copy_(attn.long().sum(1))  # the rotary position of the token in slot T
             st.cur.fill_(T)
-            step = self._step_fn(st, sampling) if max_new_tokens > 1 else None
-            eos = torch.tensor(sorted(eos_ids), device=self.device, dtype=torch.long) if eos_ids and not ignore_eos else None
             made = 1
+            step = None
+            if max_new_tokens > 1 + FastDecoder.WARMUP:  # shorter runs stay eager: a graph would not pay off
+                step, made = self._step_fn(st, sampling)
+                made += 1
+            else:
+                for _ in range(max_new_tokens - 1):
+                    self._step(st, sampling)
+                made = max_new_tokens
+            eos = torch.tensor(sorted(eos_ids), device=self.device, dtype=torch.long) if eos_ids and not ignore_eos else None
             while made < max_new_tokens:
                 n = min(self.sync_every, max_new_tokens - made)
                 for _ in range(n):
