@@ -82,9 +82,9 @@ DEFAULTS: dict[str, Any] = {
         "vae_tiling": False,
         "lora": "",
         "seed": 1234,
-        "compile": "auto",  # torch.compile the UNet on CUDA (auto | on | off); kernels are cached on disk
+        "compile": "off",  # torch.compile the UNet (off | on | auto = on with CUDA); kernels are cached on disk
         "compile_mode": "reduce-overhead",  # CUDA graphs; "max-autotune" tunes GEMMs too, but compiles for 5+ minutes
-        "guidance_cutoff": 0.5,  # classifier-free guidance for this share of the steps; 1 = every step
+        "guidance_cutoff": 1.0,  # classifier-free guidance for this share of the steps (e.g. 0.5 with compile on)
     },
     "clips": {
         "provider": "kenburns",  # kenburns | ltx | svd
@@ -98,9 +98,9 @@ DEFAULTS: dict[str, Any] = {
         "decode_chunk_size": 8,  # svd
         "offload": False,
         "device": "auto",
-        "compile": "auto",  # ltx: torch.compile the transformer on CUDA (auto | on | off)
+        "compile": "off",  # ltx: torch.compile the transformer (off | on | auto = on with CUDA)
         "compile_mode": "default",
-        "guidance_cutoff": 0.5,  # ltx: classifier-free guidance for this share of the steps; 1 = every step
+        "guidance_cutoff": 1.0,  # ltx: classifier-free guidance for this share of the steps
     },
     "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto",
                "max_new_tokens": 96},

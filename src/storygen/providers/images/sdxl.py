@@ -161,9 +161,9 @@ class SDXLImages:
         self.offload = bool(self.settings.get("offload", False))
         self.vae_tiling = bool(self.settings.get("vae_tiling", False))
         self.lora = str(self.settings.get("lora") or "").strip()
-        self.compile = accel.wants_compile(self.settings.get("compile", "auto"), self.device) and not self.offload
+        self.compile = accel.wants_compile(self.settings.get("compile", "off"), self.device) and not self.offload
         self.compile_mode = str(self.settings.get("compile_mode") or "reduce-overhead")
-        self.cutoff = float(self.settings.get("guidance_cutoff", 0.5))
+        self.cutoff = float(self.settings.get("guidance_cutoff", 1.0))
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"keyframes.guidance_cutoff={self.cutoff} is out of range.",
                               "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")

@@ -40,9 +40,9 @@ class LTXMotion:
                               "use steps >= 1, fps >= 1 and sizes of at least 32 (multiples of 32)")
         self.offload = bool(s.get("offload", False))
         self.device = devices.pick_device(str(s.get("device", "auto")))
-        self.compile = accel.wants_compile(s.get("compile", "auto"), self.device) and not self.offload
+        self.compile = accel.wants_compile(s.get("compile", "off"), self.device) and not self.offload
         self.compile_mode = str(s.get("compile_mode") or "default")
-        self.cutoff = float(s.get("guidance_cutoff", 0.5))
+        self.cutoff = float(s.get("guidance_cutoff", 1.0))
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"clips.guidance_cutoff={self.cutoff} is out of range.",
                               "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")
