@@ -55,16 +55,25 @@ class Sampling:
     top_p: float = 1.0
 
 
-def _rotate_half(x: Any) -> Any:
+def _rope_tables(cos: Any, sin: Any) -> tuple[Any, Any]:
+    """cos and a sign-folded sin, (B, 1, T, D), computed once per forward for every layer.
+
+    rotate_half(x) = cat(-x2, x1) = roll(x, D/2) * [-1 .. -1, 1 .. 1], so folding the sign into sin leaves one
+    roll, one multiply and one multiply-add per tensor instead of a negation, a concatenation and three ops."""
     import torch
 
-    h = x.shape[-1] // 2
-    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+    h = sin.shape[-1] // 2
+    sign = torch.ones(sin.shape[-1], dtype=sin.dtype, device=sin.device)
+    sign[:h] = -1
+    return cos.unsqueeze(1), (sin * sign).unsqueeze(1)
 
 
-def _rope(q: Any, k: Any, cos: Any, sin: Any) -> tuple[Any, Any]:
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, D): broadcast over heads
-    return q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+def _rope(q: Any, k: Any, cos: Any, sin_signed: Any) -> tuple[Any, Any]:
+    import torch
+
+    h = q.shape[-1] // 2
+    return (torch.addcmul(q * cos, q.roll(h, dims=-1), sin_signed),
+            torch.addcmul(k * cos, k.roll(h, dims=-1), sin_signed))
 
 
 class _Fp8Linear:
@@ -220,7 +229,7 @@ class FastDecoder:
 
         B, T = ids.shape
         x = self.embed(ids)
-        cos, sin = self.rotary(x, positions)
+        cos, sin = _rope_tables(*self.rotary(x, positions))
         idx = slot0 + torch.arange(T, device=ids.device)
         gqa = self.kv_heads != self.heads
         for i, L in enumerate(self.layers):
@@ -232,8 +241,16 @@ class FastDecoder:
             q, k = _rope(q, k, cos, sin)
             st.k[i].index_copy_(2, idx, k.to(self.dtype))
             st.v[i].index_copy_(2, idx, v.to(self.dtype))
-            a = F.scaled_dot_product_attention(q, st.k[i], st.v[i], attn_mask=mask, enable_gqa=gqa)
-            x = x + L.o(a.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))
+            if T == 1 and gqa:
+                # decode: fold each KV group's query heads into the query-length axis, so attention runs as
+                # one fused kernel over the shared K/V (no repeated K/V copies, no GQA fallback path)
+                qg = q.reshape(B, self.kv_heads, self.heads // self.kv_heads, self.head_dim)
+                a = F.scaled_dot_product_attention(qg, st.k[i], st.v[i], attn_mask=mask)
+                a = a.reshape(B, 1, self.heads * self.head_dim)
+            else:
+                a = F.scaled_dot_product_attention(q, st.k[i], st.v[i], attn_mask=mask, enable_gqa=gqa)
+                a = a.transpose(1, 2).reshape(B, T, self.heads * self.head_dim)
+            x = x + L.o(a)
             h = L.ln2(x)
             x = x + L.mlp(h)
         return self.norm(x)
