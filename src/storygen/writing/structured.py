@@ -48,35 +48,20 @@ def ask_json(
     writer: Writer,
     messages: list[dict[str, str]],
     parse: Callable[[Any], T],
-    *,
-    schema: dict[str, Any] | None,
-    max_retries: int,
-    max_tokens: int,
-    cfg: Any = None,
-    what: str = "reply",
-    temperature: float | None = None,
+    **kw: Any,
 ) -> tuple[T, list[Completion]]:
-    """Run the chat, parse + validate with ``parse``; retry with the error fed back. Raises ProviderError."""
-    comps: list[Completion] = []
-    msgs = list(messages)
-    last_error = ""
-    for _ in range(max(0, int(max_retries)) + 1):
-        c = writer.complete(msgs, max_tokens=max_tokens, json_schema=schema, temperature=temperature)
-        comps.append(c)
-        try:
-            return parse(extract_json(c.text)), comps
-        except (ValueError, TypeError, KeyError, ValidationError) as e:
-            last_error = describe_error(e)
-            if c.extra.get("finish_reason") == "length":
-                last_error += " (the reply was cut off: keep it shorter)"
-            msgs = msgs + [
-                {"role": "assistant", "content": c.text[:4000]},
-                {"role": "user", "content": render("json_fix", cfg, error=last_error)},
-            ]
-    raise ProviderError(
-        f"The writer ({getattr(writer, 'version', '?')}) gave no valid {what} after {len(comps)} tries: {last_error[:300]}",
-        "try again, raise writer.max_retries, or use a stronger model (writer.provider / writer.model).",
-    )
+    """Run the chat, parse + validate with ``parse``; retry with the error fed back. Raises ProviderError.
+
+    Keywords as ``ask_json_many``: schema, max_retries, max_tokens, cfg, what, temperature."""
+    results, comps = ask_json_many(writer, [messages], parse, **kw)
+    return results[0], comps
+
+
+def _complete_many(writer: Any, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
+    """One batch where the writer decodes batches (``complete_many``), else one call per conversation."""
+    if len(conversations) > 1 and hasattr(writer, "complete_many"):
+        return list(writer.complete_many(conversations, **kw))
+    return [writer.complete(c, **kw) for c in conversations]
 
 
 def ask_json_many(
@@ -91,17 +76,18 @@ def ask_json_many(
     what: str = "reply",
     temperature: float | None = None,
 ) -> tuple[list[T], list[Completion]]:
-    """``ask_json`` for several conversations decoded together (``writer.complete_many``, one batch per round).
+    """Parse + validate each conversation's reply with ``parse``, retrying with the error fed back.
 
-    Each round re-asks only the conversations whose reply did not validate, with the error fed back."""
+    The conversations go to the writer together (one batch per round where it decodes batches), and each
+    round re-asks only those whose reply did not validate. Raises ProviderError."""
     comps: list[Completion] = []
     msgs = [list(m) for m in conversations]
     results: list[Any] = [None] * len(msgs)
     errors = [""] * len(msgs)
     pending = list(range(len(msgs)))
     for _ in range(max(0, int(max_retries)) + 1):
-        replies = writer.complete_many([msgs[i] for i in pending], max_tokens=max_tokens, json_schema=schema,
-                                       temperature=temperature)
+        replies = _complete_many(writer, [msgs[i] for i in pending], max_tokens=max_tokens, json_schema=schema,
+                                 temperature=temperature)
         comps.extend(replies)
         still = []
         for i, c in zip(pending, replies):
@@ -116,8 +102,8 @@ def ask_json_many(
         pending = still
         if not pending:
             return results, comps
+    where = f"after {len(comps)} tries" if len(msgs) == 1 else f"for {len(pending)} of {len(msgs)} prompts"
     raise ProviderError(
-        f"The writer ({getattr(writer, 'version', '?')}) gave no valid {what} for {len(pending)} of {len(msgs)} "
-        f"prompts: {errors[pending[0]][:300]}",
+        f"The writer ({getattr(writer, 'version', '?')}) gave no valid {what} {where}: {errors[pending[0]][:300]}",
         "try again, raise writer.max_retries, or use a stronger model (writer.provider / writer.model).",
     )
