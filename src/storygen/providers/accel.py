@@ -90,7 +90,8 @@ def compile_denoiser(pipe: Any, attr: str, *, mode: str = "reduce-overhead") -> 
         import torch._inductor.config as ic
 
         ic.conv_1x1_as_mm = True  # 1x1 convolutions as matmuls (diffusers' SDXL guide); cheap to compile
-        # not coordinate_descent_tuning: on an H100 it kept SDXL compiling for over five minutes
+        # no coordinate_descent_tuning: with it (under max-autotune, and under reduce-overhead) SDXL was still
+        # compiling after five minutes on an H100; the compile time without it is not measured yet
     except Exception:  # noqa: BLE001 - knobs differ between torch versions
         pass
     # dynamic=False: one specialised graph per shape (the guidance cutoff adds a half-batch shape)
