@@ -68,7 +68,8 @@ def test_bad_images_folders(tmp_path: Path, idea_file: Path):
 
 
 def test_bad_config_and_stage_names(tmp_path: Path, idea_file: Path):
-    assert "Unknown config key" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "-c", "voice.nope=1", "-o", str(tmp_path / "a")))
+    line = _one_line_error(run_cli("make", "--idea-file", str(idea_file), "-c", "voice.nope=1", "-o", str(tmp_path / "a")))
+    assert "Unknown config key" in line and "known keys in [voice]: provider" in line  # brackets survive the console
     assert "Unknown stage" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--until", "render", "-o", str(tmp_path / "b")))
     line = _one_line_error(run_cli("make", "an idea", "-c", "writer.provider=gpt5", "--until", "idea", "-o", str(tmp_path / "c")))
     assert "Unknown writer provider" in line and "llamacpp" in line

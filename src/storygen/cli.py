@@ -58,7 +58,7 @@ def _fail(e: Exception, cfg: Config | None = None, debug: bool = False) -> None:
         msg = cfg.redact(msg)
     if debug:
         err.print_exception()
-    err.print(f"[bold red]error:[/bold red] {msg}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)  # "[keyframes]" is text
     code = getattr(e, "exit_code", 1)
     raise typer.Exit(code)
 
@@ -127,7 +127,7 @@ def make(
             print(final if final.exists() and (until_s in (None, "final")) else story.root)
         else:
             ran = sum(1 for v in summary.values() if v["ran"])
-            what = f"[bold]{final}[/bold]" if final.exists() and until_s in (None, "final") else f"[bold]{story.root}[/bold]"
+            what = f"[bold]{escape(str(final if final.exists() and until_s in (None, 'final') else story.root))}[/bold]"
             err.print(f"[green]Done[/green] in {took:.1f}s ({ran} stage(s) ran): {what}", highlight=False)
     except StoryGenError as e:
         _fail(e, cfg, debug)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 LABELS = {"idea": "Idea", "script": "Script", "revised": "Revision", "voice": "Voice-over", "captions": "Captions",
@@ -77,7 +78,8 @@ class RichReporter:
         elif kind == "progress":
             self.progress.update(task, completed=event["fraction"], note=event.get("message", ""))
         elif kind == "warning":
-            self.progress.console.print(f"[yellow]warning ({event['stage']}):[/yellow] {event['message']}", highlight=False)
+            self.progress.console.print(f"[yellow]warning ({event['stage']}):[/yellow] {escape(str(event['message']))}",
+                                        highlight=False)
         elif kind == "done":
             self.progress.update(task, completed=1.0, note=f"{event['seconds']:.1f}s via {event.get('provider') or '-'}")
             self.progress.stop_task(task)
