@@ -91,6 +91,9 @@ def test_top_p_keeps_only_the_nucleus():
 
 
 def test_unsupported_models_are_refused():
+    split = tiny("llama")
+    split.hf_device_map = {"model.embed_tokens": 0, "model.layers": 0, "model.norm": 1, "lm_head": 1}
+    assert not supports(split)  # spread over two GPUs: the writer falls back to generate()
     cfg = transformers.GPT2Config(vocab_size=50, n_embd=32, n_layer=1, n_head=2)
     model = transformers.GPT2LMHeadModel(cfg)
     assert not supports(model)
