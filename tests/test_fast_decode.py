@@ -94,6 +94,14 @@ def test_unsupported_models_are_refused():
     split = tiny("llama")
     split.hf_device_map = {"model.embed_tokens": 0, "model.layers": 0, "model.norm": 1, "lm_head": 1}
     assert not supports(split)  # spread over two GPUs: the writer falls back to generate()
+
+    class Packed(torch.nn.Linear):  # stands for a bitsandbytes Linear8bitLt / Linear4bit (packed weights)
+        pass
+
+    packed = tiny("qwen2")
+    lin = packed.model.layers[0].self_attn.q_proj
+    packed.model.layers[0].self_attn.q_proj = Packed(lin.in_features, lin.out_features)
+    assert not supports(packed)
     cfg = transformers.GPT2Config(vocab_size=50, n_embd=32, n_layer=1, n_head=2)
     model = transformers.GPT2LMHeadModel(cfg)
     assert not supports(model)

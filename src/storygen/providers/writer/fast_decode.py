@@ -47,14 +47,21 @@ FP8_MAX = 448.0  # largest finite float8_e4m3fn
 
 def supports(model: Any) -> bool:
     """True when ``model`` is a causal LM this decoder can drive: Qwen2 / Llama layout, no sliding window, all on
-    one device."""
+    one device, unquantised projections."""
     cfg = getattr(model, "config", None)
     if getattr(cfg, "model_type", None) not in SUPPORTED or getattr(cfg, "use_sliding_window", False):
         return False
     if len(set((getattr(model, "hf_device_map", None) or {}).values())) > 1:
         return False  # split over several devices (device_map="auto" on small GPUs): one set of buffers cannot serve
     inner = getattr(model, "model", None)
-    return all(hasattr(inner, a) for a in ("embed_tokens", "layers", "norm", "rotary_emb")) and hasattr(model, "lm_head")
+    if not (all(hasattr(inner, a) for a in ("embed_tokens", "layers", "norm", "rotary_emb")) and hasattr(model, "lm_head")):
+        return False
+    import torch
+
+    # plain nn.Linear projections only: bitsandbytes 8/4-bit layers keep packed weights this decoder cannot read
+    first = inner.layers[0] if len(inner.layers) else None
+    projs = [] if first is None else [first.self_attn.q_proj, first.mlp.gate_proj]
+    return bool(projs) and all(type(p) is torch.nn.Linear for p in projs)
 
 
 @dataclass(frozen=True)
