@@ -94,9 +94,8 @@ def make(
     by hand and run again: only what depends on it is redone.
     """
     from storygen.inputs import stage_user_inputs
-    from storygen.pipeline import run_pipeline
     from storygen.progress import JsonReporter, QuietReporter, RichReporter
-    from storygen.stages.base import Context, RunOptions
+    from storygen.stages.base import RunOptions
     from storygen.workspace import Story
 
     cfg: Config | None = None
@@ -113,12 +112,8 @@ def make(
         opts = RunOptions(idea=idea, idea_file=idea_file, script_file=script, voice_file=voice, images_dir=images)
         story = Story.open_or_create(out)
         stage_user_inputs(story, opts, cfg, force=force)
-        ctx = Context(story=story, cfg=cfg, options=opts)
         reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
-        t0 = time.perf_counter()
-        with reporter:
-            summary = run_pipeline(ctx, until=until_s, from_stage=from_s, force=force, emit=reporter)
-        took = time.perf_counter() - t0
+        summary, took = _run_story(story, opts, cfg, until_s, from_s, force, reporter)
         final = story.path("final.mp4")
         if json_:
             print(json.dumps({"event": "finished", "story": str(story.root), "final": str(final) if final.exists() else None,
@@ -143,6 +138,101 @@ def make(
     except Exception as e:  # noqa: BLE001 - a bug: still one line, the traceback with --debug
         _fail(StoryGenError(f"Internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                             "run again with --debug and report the traceback."), cfg, debug)
+
+
+def _run_story(story, opts, cfg: Config, until_s: str | None, from_s: str | None, force: bool, reporter) -> tuple[dict, float]:
+    """Run the pipeline on one story folder whose inputs are staged; returns the stage summary and seconds."""
+    from storygen.pipeline import run_pipeline
+    from storygen.stages.base import Context
+
+    ctx = Context(story=story, cfg=cfg, options=opts)
+    t0 = time.perf_counter()
+    with reporter:
+        summary = run_pipeline(ctx, until=until_s, from_stage=from_s, force=force, emit=reporter)
+    return summary, time.perf_counter() - t0
+
+
+@app.command()
+def batch(
+    ideas_file: Annotated[Path, typer.Argument(help="Ideas: JSON from `storygen ideas N -o FILE`, or text with one idea per line.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the stories, one sub-folder each (NN-title).")] = Path("stories"),
+    until: Annotated[Optional[str], typer.Option("--until", help=f"Stop each story after this stage ({', '.join(STAGES)}).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run every stage, and allow replacing a story folder's idea.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the finished videos (and errors).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable progress events, one JSON object per line.")] = False,
+    config: ConfigOpt = None,
+    overrides: OverrideOpt = None,
+) -> None:
+    """Make one short per idea in IDEAS_FILE, one after another in one process, so every model loads once.
+
+    A story that fails is reported and the rest go on; the exit code is 1 if any failed. Run the same command
+    again to resume: finished stories and stages are skipped.
+
+    Example: [bold]storygen ideas 8 --theme "the sea" -o ideas.json && storygen batch ideas.json -o week-42[/bold]
+    """
+    from storygen.inputs import read_ideas_file, stage_idea, stage_user_inputs
+    from storygen.progress import JsonReporter, QuietReporter, RichReporter
+    from storygen.stages.base import RunOptions
+    from storygen.workspace import Story
+
+    cfg = None
+    try:
+        cfg = _config(config, overrides)
+        until_s = _stage_name(until, "--until")
+        items = read_ideas_file(ideas_file)
+    except StoryGenError as e:
+        _fail(e, cfg)
+        return
+    rows: list[dict] = []
+    for k, item in enumerate(items, 1):
+        title = (f"idea {k} (invalid)" if isinstance(item, InputError) else item if isinstance(item, str)
+                 else item.title)[:60]
+        row = {"n": k, "title": title, "story": None, "final": None, "seconds": 0.0, "error": None}
+        rows.append(row)
+        if not (quiet or json_):
+            err.print(f"[bold]\\[{k}/{len(items)}][/bold] {escape(title)}", highlight=False)
+        try:
+            if isinstance(item, InputError):
+                raise item
+            story = Story.open_or_create(out / f"{k:02d}-{_slug(title)}")
+            row["story"] = str(story.root)
+            if isinstance(item, str):
+                opts = RunOptions(idea=item)
+                stage_user_inputs(story, opts, cfg, force=force)
+            else:
+                stage_idea(story, item, force=force)
+                opts = RunOptions()
+            reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
+            _, row["seconds"] = _run_story(story, opts, cfg, until_s, None, force, reporter)
+            final = story.path("final.mp4")
+            row["final"] = str(final) if final.exists() and until_s in (None, "final") else None
+            if quiet and row["final"]:
+                print(row["final"])
+        except KeyboardInterrupt:
+            err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
+            raise typer.Exit(130) from None
+        except StoryGenError as e:
+            row["error"] = cfg.redact(str(e)) if cfg is not None else str(e)
+            err.print(f"[bold red]error:[/bold red] {escape(row['error'])}", highlight=False, soft_wrap=True)
+        except OSError as e:
+            row["error"] = f"{e.strerror or e}: {e.filename or ''}".strip()
+            err.print(f"[bold red]error:[/bold red] {escape(row['error'])}", highlight=False, soft_wrap=True)
+            if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                break  # a full disk fails every story after this one too
+    failed = [r for r in rows if r["error"]]
+    if json_:
+        print(json.dumps({"event": "batch_finished", "stories": rows, "failed": len(failed)}))
+    elif not quiet:
+        table = Table(title=f"{len(rows) - len(failed)} of {len(items)} stories done")
+        for col in ("#", "title", "result", "time"):
+            table.add_column(col)
+        for r in rows:
+            result = escape(r["error"]) if r["error"] else escape(r["final"] or r["story"] or "")
+            table.add_row(str(r["n"]), escape(r["title"]), ("[red]" if r["error"] else "[green]") + result + "[/]",
+                          f"{r['seconds']:.1f}s")
+        err.print(table)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -59,6 +59,52 @@ def _replace_guard(story: Story, rel: str, new: bytes, force: bool, what: str) -
                          "pass --force to replace it, or choose a new -o folder.")
 
 
+def _parse_idea_json(raw: str, path: Path):
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(f"Idea file '{path}' is not JSON (line {e.lineno}).", "pass a file written by `storygen ideas`.") from None
+
+
+def _validate_idea(data: object, where: str) -> StoryIdea:
+    try:
+        return StoryIdea.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InputError(f"{where} is invalid: {'.'.join(map(str, first['loc']))}: {first['msg']}.",
+                         "fix that field, or generate one with `storygen ideas 1 -o idea.json`.") from None
+
+
+def stage_idea(story: Story, idea: StoryIdea, *, force: bool = False) -> None:
+    """Store a ready StoryIdea as the story's input (the idea stage then only checks and copies it)."""
+    data = (json.dumps(idea.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
+    _replace_guard(story, IDEA_JSON, data, force, "idea")
+    story.path(IDEA_TXT).unlink(missing_ok=True)
+    write_bytes(story.path(IDEA_JSON), data)
+
+
+def read_ideas_file(path: Path) -> list[StoryIdea | str | InputError]:
+    """The items of a batch file, in order: JSON (one StoryIdea or a list, as `storygen ideas N -o FILE` writes)
+    or text with one idea per line (blank lines and lines starting with # are skipped).
+
+    A JSON item that does not validate comes back as its InputError, so one bad item does not stop the rest."""
+    raw = read_text_file(path, "Ideas file")
+    if path.suffix.lower() == ".json" or raw.lstrip()[:1] in ("[", "{"):
+        data = _parse_idea_json(raw, path)
+        items = data if isinstance(data, list) else [data]
+        out: list[StoryIdea | str | InputError] = []
+        for k, item in enumerate(items, 1):
+            try:
+                out.append(_validate_idea(item, f"Idea {k} in '{path}'"))
+            except InputError as e:
+                out.append(e)
+    else:
+        out = [line.strip() for line in raw.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not out:
+        raise InputError(f"Ideas file '{path}' holds no ideas.", "write one idea per line, or pass a file from `storygen ideas N -o FILE`.")
+    return out
+
+
 def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: bool = False) -> None:
     """Copy the user's inputs into the story folder (atomically); refuse to silently replace different ones."""
     if opts.idea is not None:
@@ -68,21 +114,10 @@ def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: boo
         write_text(story.path(IDEA_TXT), text)
     elif opts.idea_file is not None:
         raw = read_text_file(opts.idea_file, "Idea file")
-        try:
-            data = json.loads(raw)
-            if isinstance(data, list) and data:  # a file from `storygen ideas N`: take the best (first) one
-                data = data[0]
-            idea = StoryIdea.model_validate(data)
-        except json.JSONDecodeError as e:
-            raise InputError(f"Idea file '{opts.idea_file}' is not JSON (line {e.lineno}).", "pass a file written by `storygen ideas`.") from None
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise InputError(f"Idea file '{opts.idea_file}' is invalid: {'.'.join(map(str, first['loc']))}: {first['msg']}.",
-                             "fix that field, or generate one with `storygen ideas 1 -o idea.json`.") from None
-        data = (json.dumps(idea.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
-        _replace_guard(story, IDEA_JSON, data, force, "idea")
-        story.path(IDEA_TXT).unlink(missing_ok=True)
-        write_bytes(story.path(IDEA_JSON), data)
+        data = _parse_idea_json(raw, opts.idea_file)
+        if isinstance(data, list) and data:  # a file from `storygen ideas N`: take the best (first) one
+            data = data[0]
+        stage_idea(story, _validate_idea(data, f"Idea file '{opts.idea_file}'"), force=force)
     elif not (story.path(IDEA_TXT).exists() or story.path(IDEA_JSON).exists()):
         raise InputError("No idea given.", 'pass one: storygen make "your idea" (or --idea-file FILE).')
 

@@ -1,0 +1,64 @@
+"""`storygen batch`: one story per idea, one process, a bad item reported without stopping the rest, resumable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import IDEA, run_cli
+from storygen.errors import InputError
+from storygen.inputs import read_ideas_file
+from storygen.models import StoryIdea
+from storygen.workspace import read_json
+
+
+def _events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_batch_makes_a_story_per_idea_reports_a_bad_one_and_resumes(tmp_path: Path):
+    ideas = [dict(IDEA, title="The Bottle at the Door"), {"title": 5}, dict(IDEA, title="Second Light", tone="hopeful")]
+    f = tmp_path / "ideas.json"
+    f.write_text(json.dumps(ideas), encoding="utf-8")
+    out = tmp_path / "week"
+    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
+    assert r.returncode == 1, r.stderr[-2000:]  # one item failed; the others still ran
+    assert "Idea 2 in" in r.stderr and "title" in r.stderr
+    done = _events(r.stdout)[-1]
+    assert done["event"] == "batch_finished" and done["failed"] == 1
+    assert [s["error"] is None for s in done["stories"]] == [True, False, True]
+    assert sorted(p.name for p in out.iterdir()) == ["01-the-bottle-at-the-door", "03-second-light"]
+    assert read_json(out / "03-second-light" / "idea" / "idea.json")["tone"] == "hopeful"
+
+    f.write_text(json.dumps([ideas[0], ideas[2], ideas[2]]), encoding="utf-8")  # fixed file, one more story
+    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    ev = _events(r.stdout)
+    assert [e["stage"] for e in ev if e["event"] == "skip"] == ["idea", "idea"]  # stories 1 and 3 were done already
+    assert (out / "02-second-light" / "idea" / "idea.json").is_file()  # only story 2 is new
+    # story 3's folder holds "Second Light" already: the same idea again is fine, a different one needs --force
+    f.write_text(json.dumps([ideas[0], ideas[2], dict(ideas[2], tone="grim")]), encoding="utf-8")
+    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea")
+    assert r.returncode == 1 and "already holds a different idea" in r.stderr
+
+
+def test_ideas_file_formats(tmp_path: Path):
+    t = tmp_path / "ideas.txt"
+    t.write_text("# this week\nA lighthouse keeper finds a bottle\n\n  A girl repairs the lamp  \n", encoding="utf-8")
+    assert read_ideas_file(t) == ["A lighthouse keeper finds a bottle", "A girl repairs the lamp"]
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(IDEA), encoding="utf-8")
+    [idea] = read_ideas_file(one)
+    assert isinstance(idea, StoryIdea) and idea.title == IDEA["title"]
+    for body, msg in (("", "is empty"), ("# only a comment\n", "holds no ideas"), ("[1,", "not JSON")):
+        bad = tmp_path / "bad.txt"
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(InputError, match=msg):
+            read_ideas_file(bad)
+
+
+def test_batch_bad_file_is_one_clear_line(tmp_path: Path):
+    r = run_cli("batch", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "o").exists()
