@@ -165,8 +165,8 @@ def batch(
 ) -> None:
     """Make one short per idea in IDEAS_FILE, one after another in one process, so every model loads once.
 
-    A story that fails is reported and the rest go on; the exit code is 1 if any failed. Run the same command
-    again to resume: finished stories and stages are skipped.
+    A story that fails is reported and the rest go on; the exit code is 1 if any failed.
+    Run the same command again to resume: finished stories and stages are skipped.
 
     Example: [bold]storygen ideas 8 --theme "the sea" -o ideas.json && storygen batch ideas.json -o week-42[/bold]
     """
