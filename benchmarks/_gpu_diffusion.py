@@ -13,7 +13,7 @@ cutoff) is measured after the plain figures, plus a cold start in a new process 
 
 Environment knobs: STORYGEN_BENCH_IMAGES (timed SDXL images, default 3), STORYGEN_BENCH_COMPILE_MODE
 (default: keyframes.compile_mode), STORYGEN_BENCH_LTX_COMPILE_MODE (default: clips.compile_mode),
-STORYGEN_BENCH_SKIP ("sdxl", "compile", "cold", "ltx", "ltxfast", comma separated),
+STORYGEN_BENCH_SKIP ("sdxl", "graph", "compile", "cold", "ltx", "ltxfast", comma separated),
 STORYGEN_BENCH_SMOKE=1 (tiny configs on CPU: checks the code path only, the figures mean nothing).
 """
 
@@ -210,6 +210,23 @@ def bench_sdxl(report: Report, device: str, smoke: bool) -> None:
             _sync(device)
             report("  SDXL VAE decode (fp32 upcast, as force_upcast asks)", (time.perf_counter() - t) * 1000, "ms", "")
             pipe.vae.to(dtype)
+    if device.startswith("cuda") and "graph" not in skip:
+        # experiment (not a product path yet): the eager UNet replayed as a CUDA graph, no compiling. Eager SDXL is
+        # bound by host dispatch (54 ms a step at batch 1, 68 at batch 2 on an H100), which a graph removes.
+        eager_unet = pipe.unet
+        pipe.unet = GraphedUNet(eager_unet)
+        t = time.perf_counter()
+        _sdxl_image(pipe, size, steps, seed=7)  # captures the graph on the first step
+        _sync(device)
+        report("SDXL first image with the UNet as a CUDA graph (capture included)", time.perf_counter() - t, "s", "")
+        t = time.perf_counter()
+        for i in range(n):
+            _sdxl_image(pipe, size, steps, seed=i + 1)
+        _sync(device)
+        report(f"SDXL {size}x{size}, {steps} steps, CFG 7.5: UNet as a CUDA graph (experiment)", (time.perf_counter() - t) / n,
+               "s/image", "target <= 1.0 s")
+        pipe.unet = eager_unet
+        torch.cuda.empty_cache()
     if "compile" in skip or (smoke and not os.environ.get("STORYGEN_BENCH_SMOKE_FULL")):
         return
     # the product's path (storygen.providers.accel, as SDXLImages applies it): fused QKV, channels_last,
@@ -266,6 +283,52 @@ def bench_sdxl(report: Report, device: str, smoke: bool) -> None:
             report("  of which build + compile + first image (after imports)", inner, "s", "")
         else:
             print("SDXL cold start subprocess FAILED:", r.returncode, (r.stderr or "")[-2000:], flush=True)
+
+
+class GraphedUNet:
+    """The SDXL UNet replayed as CUDA graphs, one per input shape: inputs are copied into static buffers, the
+    graph replays, the output is cloned. Attribute access falls through to the UNet (config, dtype, ...)."""
+
+    def __init__(self, unet: Any):
+        self.__dict__.update(unet=unet, graphs={})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["unet"], name)
+
+    def __call__(self, sample: Any, timestep: Any, encoder_hidden_states: Any = None, added_cond_kwargs: Any = None,
+                 return_dict: bool = True, **kw: Any) -> Any:
+        import torch
+
+        if kw.get("timestep_cond") is not None or kw.get("cross_attention_kwargs"):
+            return self.unet(sample, timestep, encoder_hidden_states, added_cond_kwargs=added_cond_kwargs,
+                             return_dict=return_dict, **kw)
+        t = torch.as_tensor(timestep, device=sample.device).reshape(())
+        args = [sample, t, encoder_hidden_states, added_cond_kwargs["text_embeds"], added_cond_kwargs["time_ids"]]
+        key = tuple((tuple(a.shape), a.dtype) for a in args)
+        entry = self.graphs.get(key)
+        if entry is None:
+            static = [a.clone() for a in args]
+
+            def run() -> Any:
+                return self.unet(static[0], static[1], static[2],
+                                 added_cond_kwargs={"text_embeds": static[3], "time_ids": static[4]}, return_dict=False)[0]
+
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    run()
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = run()
+            entry = self.graphs[key] = (graph, static, out)
+        graph, static, out = entry
+        for dst, src in zip(static, args):
+            dst.copy_(src)
+        graph.replay()
+        res = out.clone()
+        return (res,) if not return_dict else type("Out", (), {"sample": res})()
 
 
 def cold_start(size: int, steps: int, mode: str, cutoff: float) -> None:
