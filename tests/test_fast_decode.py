@@ -138,12 +138,15 @@ def test_cuda_graph_step_matches_eager_and_generate(kind, mode):
 @pytest.mark.skipif(not (CUDA and fp8_supported()), reason="needs a GPU with float8 matmuls")
 def test_fp8_weights_track_the_bf16_logits():
     model = tiny("qwen2", "cuda", torch.bfloat16, vocab=1024)
-    dec, dec8 = FastDecoder(model, mode="eager"), FastDecoder(model, fp8=True, mode="eager")
+    dec, dec8 = FastDecoder(model, mode="eager"), FastDecoder(model, fp8=True, mode="eager", fuse=False)
     x = torch.randn(4, 64, device="cuda", dtype=torch.bfloat16)
     lin = model.model.layers[0].mlp.gate_proj
     ref = lin(x).float()
     got = dec8.layers[0].gate(x).float()
     assert ((got - ref).norm() / ref.norm()).item() < 0.08  # e4m3 keeps ~3 significant bits per element
+    fused = FastDecoder(model, fp8=True, mode="eager").layers[0]  # gate and up as one fp8 product
+    g, _ = fused.gu_proj(x).float().split(fused.inter, dim=-1)
+    assert fused.gate is None and ((g - ref).norm() / ref.norm()).item() < 0.08
     a = dec.generate(PROMPTS, 16, ignore_eos=True)
     b = FastDecoder(model, fp8=True, mode="graph").generate(PROMPTS, 16, ignore_eos=True)
     assert [len(r) for r in b] == [16, 16, 16] and all(0 <= t < 1024 for r in b for t in r)

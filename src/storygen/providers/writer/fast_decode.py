@@ -141,34 +141,50 @@ def _fuse(linears: list[Any]) -> tuple[Any, Any]:
     return w, b
 
 
+class _Dense:
+    """A fused projection in the model's dtype: ``F.linear`` on the concatenated weight."""
+
+    def __init__(self, weight: Any, bias: Any):
+        self.weight, self.bias = weight, bias
+
+    def __call__(self, x: Any) -> Any:
+        import torch.nn.functional as F
+
+        return F.linear(x, self.weight, self.bias)
+
+
 class _Layer:
     def __init__(self, layer: Any, fp8: bool, fuse: bool):
+        from types import SimpleNamespace
+
         a, m = layer.self_attn, layer.mlp
         wrap = _Fp8Linear if fp8 else (lambda lin: lin)
         self.ln1, self.ln2 = layer.input_layernorm, layer.post_attention_layernorm
-        self.q, self.k, self.v, self.o = wrap(a.q_proj), wrap(a.k_proj), wrap(a.v_proj), wrap(a.o_proj)
-        self.gate, self.up, self.down = wrap(m.gate_proj), wrap(m.up_proj), wrap(m.down_proj)
         self.act = m.act_fn
-        self.qkv_w = self.gu_w = None
-        if fuse and not fp8:
-            self.qkv_w, self.qkv_b = _fuse([a.q_proj, a.k_proj, a.v_proj])
-            self.gu_w, _ = _fuse([m.gate_proj, m.up_proj]) if m.gate_proj.bias is None else (None, None)
-            self.split = (a.q_proj.weight.shape[0], a.k_proj.weight.shape[0], a.v_proj.weight.shape[0])
-            self.inter = m.gate_proj.weight.shape[0]
+        self.split = (a.q_proj.weight.shape[0], a.k_proj.weight.shape[0], a.v_proj.weight.shape[0])
+        self.inter = m.gate_proj.weight.shape[0]
+        self.qkv_proj = self.gu_proj = None
+        if fuse:  # one product for q/k/v and one for gate/up (with fp8: one activation scaling each, too)
+            w, b = _fuse([a.q_proj, a.k_proj, a.v_proj])
+            if w is not None:
+                self.qkv_proj = _Fp8Linear(SimpleNamespace(weight=w, bias=b)) if fp8 else _Dense(w, b)
+            w, b = _fuse([m.gate_proj, m.up_proj]) if m.gate_proj.bias is None else (None, None)
+            if w is not None:
+                self.gu_proj = _Fp8Linear(SimpleNamespace(weight=w, bias=None)) if fp8 else _Dense(w, None)
+        # the separate projections only where nothing was fused (fp8 copies are not made twice)
+        self.q, self.k, self.v = (None, None, None) if self.qkv_proj else (wrap(a.q_proj), wrap(a.k_proj), wrap(a.v_proj))
+        self.gate, self.up = (None, None) if self.gu_proj else (wrap(m.gate_proj), wrap(m.up_proj))
+        self.o, self.down = wrap(a.o_proj), wrap(m.down_proj)
 
     def qkv(self, h: Any) -> tuple[Any, Any, Any]:
-        if self.qkv_w is None:
+        if self.qkv_proj is None:
             return self.q(h), self.k(h), self.v(h)
-        import torch.nn.functional as F
-
-        return F.linear(h, self.qkv_w, self.qkv_b).split(self.split, dim=-1)
+        return self.qkv_proj(h).split(self.split, dim=-1)
 
     def mlp(self, h: Any) -> Any:
-        if self.gu_w is None:
+        if self.gu_proj is None:
             return self.down(self.act(self.gate(h)) * self.up(h))
-        import torch.nn.functional as F
-
-        g, u = F.linear(h, self.gu_w).split(self.inter, dim=-1)
+        g, u = self.gu_proj(h).split(self.inter, dim=-1)
         return self.down(self.act(g) * u)
 
 
