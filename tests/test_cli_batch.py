@@ -31,6 +31,10 @@ def test_batch_makes_a_story_per_idea_reports_a_bad_one_and_resumes(tmp_path: Pa
     assert [s["error"] is None for s in done["stories"]] == [True, False, True]
     assert sorted(p.name for p in out.iterdir()) == ["01-the-bottle-at-the-door", "03-second-light"]
     assert read_json(out / "03-second-light" / "idea" / "idea.json")["tone"] == "hopeful"
+    r = run_cli("status", str(out), "--json")  # a folder of stories: one row each
+    rows = json.loads(r.stdout)
+    assert r.returncode == 0 and [Path(x["story"]).name for x in rows] == ["01-the-bottle-at-the-door", "03-second-light"]
+    assert all(x["done"] == 1 and x["next"] == "script" and x["final"] is None for x in rows)
 
     f.write_text(json.dumps([ideas[0], ideas[2], ideas[2]]), encoding="utf-8")  # fixed file, one more story
     r = run_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")

@@ -242,14 +242,19 @@ def status(
     config: ConfigOpt = None,
     overrides: OverrideOpt = None,
 ) -> None:
-    """Show which stages of a story are done, stale or missing, and why."""
+    """Show which stages of a story are done, stale or missing, and why. On a folder of stories (from
+    `storygen batch`), one line per story."""
     from storygen.pipeline import story_status
     from storygen.stages.base import Context, RunOptions
-    from storygen.workspace import Story
+    from storygen.workspace import MANIFEST, Story
 
     cfg = None
     try:
         cfg = _config(config, overrides)
+        subs = sorted(p for p in story_dir.iterdir() if (p / MANIFEST).is_file()) if story_dir.is_dir() else []
+        if subs and not (story_dir / MANIFEST).is_file():
+            _status_many(subs, cfg, json_)
+            return
         story = Story.open_existing(story_dir)
         ctx = Context(story=story, cfg=cfg, options=RunOptions())
         states = story_status(ctx)
@@ -270,6 +275,34 @@ def status(
         secs = entry.get("seconds")
         table.add_row(s.name, f"[{colour[s.state]}]{s.state}[/]", entry.get("provider", ""),
                       f"{secs:.1f}s" if secs is not None else "", s.why)
+    Console().print(table)
+
+
+def _status_many(folders: list[Path], cfg: Config, json_: bool) -> None:
+    """One line per story folder: how many stages are done, which is next, and the video if there is one."""
+    from storygen.pipeline import story_status
+    from storygen.stages.base import Context, RunOptions
+    from storygen.workspace import Story
+
+    rows = []
+    for folder in folders:
+        story = Story.open_existing(folder)
+        states = story_status(Context(story=story, cfg=cfg, options=RunOptions()))
+        done = [s for s in states if s.state in ("done", "edited")]
+        todo = next((s for s in states if s.state not in ("done", "edited")), None)
+        final = story.path("final.mp4")
+        rows.append({"story": str(folder), "done": len(done), "stages": len(states),
+                     "next": todo.name if todo else None, "why": todo.why if todo else "",
+                     "final": str(final) if final.exists() and todo is None else None})
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{sum(r['final'] is not None for r in rows)} of {len(rows)} stories finished")
+    for col in ("story", "stages", "next", "why"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(escape(Path(r["story"]).name), f"{r['done']}/{r['stages']}",
+                      "[green]finished[/]" if r["final"] else (r["next"] or ""), escape(r["why"]))
     Console().print(table)
 
 
