@@ -54,5 +54,8 @@ def test_status_of_a_fresh_story(tmp_path: Path, idea_file: Path):
     assert states["idea"][0] == "done" and states["script"] == ("missing", "never run")
     table = run_cli("status", str(story))
     assert "idea" in table.stdout and "never run" in table.stdout
-    bad = run_cli("status", str(tmp_path))
+    parent = run_cli("status", str(tmp_path))  # a folder of stories lists each one
+    assert parent.returncode == 0 and "1/9" in parent.stdout and "script" in parent.stdout
+    (tmp_path / "empty").mkdir()
+    bad = run_cli("status", str(tmp_path / "empty"))
     assert bad.returncode != 0 and "not a story folder" in bad.stderr
