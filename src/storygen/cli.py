@@ -58,9 +58,13 @@ def _fail(e: Exception, cfg: Config | None = None, debug: bool = False) -> None:
         msg = cfg.redact(msg)
     if debug:
         err.print_exception()
-    err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)  # "[keyframes]" is text
+    _print_error(msg)
     code = getattr(e, "exit_code", 1)
     raise typer.Exit(code)
+
+
+def _print_error(msg: str) -> None:
+    err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)  # "[keyframes]" is text
 
 
 def _stage_name(value: str | None, flag: str) -> str | None:
@@ -212,13 +216,18 @@ def batch(
             err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
             raise typer.Exit(130) from None
         except StoryGenError as e:
-            row["error"] = cfg.redact(str(e)) if cfg is not None else str(e)
-            err.print(f"[bold red]error:[/bold red] {escape(row['error'])}", highlight=False, soft_wrap=True)
+            row["error"] = str(e)
         except OSError as e:
             row["error"] = f"{e.strerror or e}: {e.filename or ''}".strip()
-            err.print(f"[bold red]error:[/bold red] {escape(row['error'])}", highlight=False, soft_wrap=True)
             if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                break  # a full disk fails every story after this one too
+                row["error"] = "The disk is full. Fix: free some space and run the same command again."
+        except Exception as e:  # noqa: BLE001 - a bug in one story: report it, go on with the next
+            row["error"] = f"Internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        if row["error"]:
+            row["error"] = cfg.redact(row["error"]) if cfg is not None else row["error"]
+            _print_error(row["error"])
+            if row["error"].startswith("The disk is full"):
+                break  # every story after this one would fail the same way
     failed = [r for r in rows if r["error"]]
     if json_:
         print(json.dumps({"event": "batch_finished", "stories": rows, "failed": len(failed)}))
