@@ -36,7 +36,6 @@ positions count real tokens only, so a row's tokens do not depend on its neighbo
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -202,9 +201,7 @@ class _State:
         self.valid = torch.zeros(batch, slots, device=dev, dtype=torch.bool)
         self.pos = torch.zeros(batch, device=dev, dtype=torch.long)
         self.cur = torch.zeros(1, device=dev, dtype=torch.long)  # the slot the next token is written to
-        self.batch, self.slots = batch, slots
-        self.step: Any = None  # the step to call (eager, graph replay or compiled), per sampling setting
-        self.step_key: Any = None
+        self.steps: dict[Sampling, Any] = {}  # the step to call (eager, graph replay or compiled), per sampling
         if dec.mode == "compile":
             for t in [*self.k, *self.v, self.tokens, self.valid, self.pos, self.cur]:
                 torch._dynamo.mark_static_address(t)
@@ -226,13 +223,11 @@ class FastDecoder:
         if not supports(model):
             raise ValueError(f"FastDecoder supports {', '.join(SUPPORTED)} models, not {getattr(model.config, 'model_type', '?')}")
         cfg = model.config
-        self.model = model
         p = next(model.parameters())
         self.device, self.dtype = p.device, p.dtype
         cuda = self.device.type == "cuda"
         if fp8 and not (cuda and fp8_supported()):
             raise ValueError("fp8 weights need a CUDA GPU with float8 matrix units (compute capability 8.9 or newer)")
-        self.fp8 = fp8
         mode = (mode or ("graph" if cuda else "eager")).lower()
         if mode not in self.MODES:
             raise ValueError(f"unknown decoder mode '{mode}' (use {', '.join(self.MODES)})")
@@ -244,7 +239,6 @@ class FastDecoder:
         self.heads = int(cfg.num_attention_heads)
         self.kv_heads = int(getattr(cfg, "num_key_value_heads", None) or self.heads)
         self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads)
-        self.vocab = int(cfg.vocab_size)
         inner = model.model
         self.embed, self.norm, self.rotary, self.lm_head = inner.embed_tokens, inner.norm, inner.rotary_emb, model.lm_head
         with torch.no_grad():
@@ -318,19 +312,17 @@ class FastDecoder:
 
     def _step_fn(self, st: _State, sampling: Sampling) -> tuple[Any, int]:
         """The step to call, and how many real steps getting it took (graph capture runs warm-up steps)."""
-        key = (sampling.temperature <= 0, sampling.temperature, sampling.top_p)
         done = 0
-        if st.step is None or st.step_key != key:
-            st.step = None  # drop the old graph (and its memory pool) first
-            fn = lambda: self._step(st, sampling)  # noqa: E731 - closes over the static buffers
+        if sampling not in st.steps:  # kept per setting: a writer that alternates settings does not re-capture
+            fn = lambda: self._step(st, sampling)  # closes over the static buffers
             if self.mode == "compile":
                 import torch
 
                 fn = torch.compile(fn, mode="reduce-overhead", fullgraph=True)
             elif self.mode == "graph":
                 fn, done = self._capture(fn), self.WARMUP
-            st.step, st.step_key = fn, key
-        return st.step, done
+            st.steps[sampling] = fn
+        return st.steps[sampling], done
 
     WARMUP = 2
 
@@ -430,7 +422,3 @@ def fp8_supported() -> bool:
     except Exception:  # noqa: BLE001
         return False
 
-
-def env_flag(name: str, default: bool) -> bool:
-    v = os.environ.get(name)
-    return default if v is None else v.strip().lower() in ("1", "true", "yes", "on")
