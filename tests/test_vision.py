@@ -1,9 +1,8 @@
 """Vision judges: the heuristic on real pixel cases; LLaVA-OneVision on a tiny random-weight model loaded
-through vision.model=<folder>; Phi-3.5-vision's prompt/parse/load paths (its model code is remote-only)."""
+through vision.model=<folder>; and the verdict parser (Phi-3.5-vision: test_vision_phi35.py)."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from storygen.models import Verdict
 from storygen.providers import registry
 from storygen.providers.vision.heuristic import CANNOT_JUDGE, HeuristicJudge, hamming, phash
 from storygen.providers.vision.llava_onevision import LlavaOneVisionJudge, judge_prompt, parse_verdict
-from storygen.providers.vision.phi35_vision import Phi35VisionJudge, phi35_chat
 from visual_fixtures import tiny_llava  # noqa: F401 - session fixture
 
 
@@ -109,31 +107,6 @@ def test_parse_verdict_is_robust(reply, score, problems, judged):
         assert v.problems[0].startswith("unparseable reply")
     else:
         assert v.problems == problems
-
-
-# ---------------------------------------------------------------- Phi-3.5-vision
-def test_phi35_prompt_format_and_shared_question():
-    text = phi35_chat(judge_prompt('a "red" kite'))
-    assert text.startswith("<|user|>\n<|image_1|>\n") and text.endswith("<|end|>\n<|assistant|>\n")
-    assert "a 'red' kite" in text and '"score"' in text
-
-
-def test_phi35_folder_without_its_remote_code_is_a_clear_error(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({
-        "model_type": "phi3_v", "auto_map": {"AutoConfig": "configuration_phi3_v.Phi3VConfig",
-                                            "AutoModelForCausalLM": "modeling_phi3_v.Phi3VForCausalLM"}}))
-    judge = Phi35VisionJudge({"model": str(tmp_path), "device": "cpu"}, None)
-    with pytest.raises(ProviderError, match="lacks configuration_phi3_v.py"):
-        judge.judge(_scene_image(), "a moon")
-
-
-def test_phi35_offline_hub_id_names_the_fix(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
-    judge = Phi35VisionJudge({"device": "cpu"}, None)
-    assert judge.model_ref == "microsoft/Phi-3.5-vision-instruct" and judge.num_crops == 4
-    with pytest.raises(ProviderError, match="vision.model=DIR"):
-        judge.judge(_scene_image(), "a moon")
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")

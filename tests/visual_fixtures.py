@@ -252,3 +252,77 @@ def build_llava_onevision(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llava(tmp_path_factory) -> Path:
     return build_llava_onevision(tmp_path_factory.mktemp("tiny-llava-ov"))
+
+
+# ------------------------------------------------------------------ Phi-3.5-vision
+TINY_CLIP = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 3, "num_attention_heads": 2,
+             "image_size": 28, "patch_size": 7, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5, "projection_dim": 8}
+
+
+def build_phi35_vision(folder: Path) -> tuple[Path, dict]:
+    """A tiny Phi-3.5-vision checkpoint laid out like microsoft/Phi-3.5-vision-instruct: a phi3_v config.json
+    whose auto_map names remote-code files that are NOT there, the old "su" rope name, two safetensors shards
+    with an index, the hub's tensor names (``model.vision_embed_tokens.img_processor.vision_model.*``, the shared
+    ``wte``), a tokenizer and preprocessor_config.json. The weights come from transformers' own Phi3ForCausalLM and
+    CLIPVisionModel; the separators and projection are written by hand in the checkpoint's shapes.
+    ``img_processor.vision_config`` shrinks the CLIP tower (the real one is ViT-L/14 at 336 px).
+    Returns the folder and every tensor written."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModel, Phi3Config, Phi3ForCausalLM
+
+    torch.manual_seed(0)
+    tok = tiny_qwen2_tokenizer(["<|user|>", "<|end|>", "<|assistant|>"])
+    hidden = 32
+    rope = {"type": "su", "short_factor": [1.0, 1.1, 1.2, 1.3], "long_factor": [2.0, 3.0, 4.0, 5.0]}
+    text = {"vocab_size": len(tok) + 8, "hidden_size": hidden, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 131072,
+            "original_max_position_embeddings": 4096, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "bos_token_id": 1,
+            "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id, "sliding_window": 262144,
+            "tie_word_embeddings": False, "embd_pdrop": 0.0, "resid_pdrop": 0.0, "attention_dropout": 0.0,
+            "hidden_act": "silu", "initializer_range": 0.02, "use_cache": True}
+    lm = Phi3ForCausalLM(Phi3Config(**text, rope_scaling={**rope, "type": "longrope"}))
+    clip = CLIPVisionModel(CLIPVisionConfig(**TINY_CLIP))
+    state = {k: v.contiguous() for k, v in lm.state_dict().items()}
+    p = "model.vision_embed_tokens."
+    for k, v in clip.state_dict().items():  # the hub's names keep CLIPVisionModel's "vision_model." level
+        k = k if k.startswith("vision_model.") else "vision_model." + k
+        state[p + "img_processor." + k] = v.contiguous()
+    d = 4 * TINY_CLIP["hidden_size"]
+    g = torch.Generator().manual_seed(1)
+    state[p + "glb_GN"] = torch.randn(1, 1, d, generator=g)
+    state[p + "sub_GN"] = torch.randn(1, 1, 1, d, generator=g)
+    state[p + "img_projection.0.weight"] = torch.randn(hidden, d, generator=g) * 0.2
+    state[p + "img_projection.0.bias"] = torch.randn(hidden, generator=g) * 0.1
+    state[p + "img_projection.2.weight"] = torch.randn(hidden, hidden, generator=g) * 0.2
+    state[p + "img_projection.2.bias"] = torch.randn(hidden, generator=g) * 0.1
+    state[p + "wte.weight"] = state["model.embed_tokens.weight"].clone()
+    keys = sorted(state)
+    shards = {"model-00001-of-00002.safetensors": keys[: len(keys) // 2],
+              "model-00002-of-00002.safetensors": keys[len(keys) // 2:]}
+    for name, ks in shards.items():
+        save_file({k: state[k] for k in ks}, str(folder / name), metadata={"format": "pt"})
+    (folder / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {k: n for n, ks in shards.items() for k in ks}}))
+    (folder / "config.json").write_text(json.dumps({
+        **text, "rope_scaling": rope, "model_type": "phi3_v", "architectures": ["Phi3VForCausalLM"],
+        "torch_dtype": "bfloat16", "_attn_implementation": "flash_attention_2", "transformers_version": "4.38.1",
+        "auto_map": {"AutoConfig": "configuration_phi3_v.Phi3VConfig",
+                     "AutoModelForCausalLM": "modeling_phi3_v.Phi3VForCausalLM"},
+        "embd_layer": {"embedding_cls": "image", "hd_transform_order": "sub_glb", "projection_cls": "mlp",
+                       "use_hd_transform": True, "with_learnable_separator": True},
+        "img_processor": {"image_dim_out": TINY_CLIP["hidden_size"], "model_name": "openai/clip-vit-large-patch14-336",
+                          "name": "clip_vision_model", "num_img_tokens": 144, "vision_config": TINY_CLIP}}, indent=1))
+    (folder / "generation_config.json").write_text(json.dumps({"bos_token_id": 1, "eos_token_id": [tok.eos_token_id]}))
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "num_crops": 4, "num_img_tokens": 144, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711], "image_processor_type": "Phi3VImageProcessor",
+        "processor_class": "Phi3VProcessor",
+        "auto_map": {"AutoImageProcessor": "image_processing_phi3_v.Phi3VImageProcessor"}}))
+    tok.save_pretrained(folder)
+    return folder, state
+
+
+@pytest.fixture(scope="session")
+def tiny_phi35(tmp_path_factory) -> tuple[Path, dict]:
+    return build_phi35_vision(tmp_path_factory.mktemp("tiny-phi35-vision"))

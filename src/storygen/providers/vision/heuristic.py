@@ -90,3 +90,14 @@ class HeuristicJudge:
                 score = min(score, 0.2)
         problems.append(CANNOT_JUDGE)
         return Verdict(score=score, problems=problems, judged_content=False, judge=f"{self.name}-{self.version}")
+
+
+def flag_duplicate(verdict: Verdict, image: Image.Image, others: list[Image.Image] | None) -> Verdict:
+    """A VLM judges one frame at a time: add the cheap near-duplicate check against earlier frames."""
+    if not others:
+        return verdict
+    h = phash(image)
+    if min(hamming(h, phash(o)) for o in others) > DUPLICATE_BITS:
+        return verdict
+    return verdict.model_copy(update={"problems": [*verdict.problems, "near-duplicate of an earlier frame"],
+                                      "score": min(verdict.score, 0.2)})

@@ -17,6 +17,7 @@ from storygen.config import Config
 from storygen.errors import ProviderError
 from storygen.models import Verdict
 from storygen.providers import devices
+from storygen.providers.vision.heuristic import flag_duplicate
 
 DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 MAX_SIDE = 768  # the judge sees at most 768 px: enough to spot wrong subjects, text or extra limbs
@@ -204,12 +205,4 @@ class LlavaOneVisionJudge:
 
     def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:
         reply = self.ask(image, judge_prompt(prompt))
-        v = parse_verdict(reply, f"{self.name}:{Path(self.model_ref).name}")
-        if others:  # a VLM does not compare frames: add the cheap duplicate check
-            from storygen.providers.vision.heuristic import DUPLICATE_BITS, hamming, phash
-
-            h = phash(image)
-            if min(hamming(h, phash(o)) for o in others) <= DUPLICATE_BITS:
-                v = v.model_copy(update={"problems": [*v.problems, "near-duplicate of an earlier frame"],
-                                         "score": min(v.score, 0.2)})
-        return v
+        return flag_duplicate(parse_verdict(reply, f"{self.name}:{Path(self.model_ref).name}"), image, others)
