@@ -4,7 +4,7 @@
 # Carried in .whl/ (git-ignored; built on the dev machine, see README): the wheels the machine lacks
 # (diffusers, pydantic, ...), av.tar.xz (PyAV, unpacked into the site folder) and ffmpeg.xz (a static ffmpeg).
 #
-#   bash benchmarks/gpu_device.sh tests llm diffusion     # sections, in order; logs go to $OUT (or /tmp/out)
+#   bash benchmarks/gpu_device.sh tests llm diffusion vision  # sections, in order; logs go to $OUT (or /tmp/out)
 set -o pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
@@ -34,7 +34,9 @@ for section in "$@"; do
       timeout "${LLM_TIMEOUT:-420}" python3 benchmarks/gpu_throughput.py --only llm 2>&1 | tee "$OUT/llm.log" ;;
     diffusion)
       timeout "${DIFFUSION_TIMEOUT:-420}" python3 benchmarks/gpu_throughput.py --only diffusion 2>&1 | tee "$OUT/diffusion.log" ;;
-    *) echo "unknown section $section (tests, llm, diffusion)" ;;
+    vision)
+      timeout "${VISION_TIMEOUT:-240}" python3 benchmarks/gpu_throughput.py --only vision 2>&1 | tee "$OUT/vision.log" ;;
+    *) echo "unknown section $section (tests, llm, diffusion, vision)" ;;
   esac
   echo "=== $section done $(date +%T)"
 done

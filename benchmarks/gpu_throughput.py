@@ -2,7 +2,7 @@
 
 Writes nothing; prints every figure next to the spec's. Without CUDA it prints that it was skipped.
 
-    python benchmarks/gpu_throughput.py [--only llm|diffusion]
+    python benchmarks/gpu_throughput.py [--only llm|diffusion|vision]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def report(name: str, value: float | str, unit: str = "", spec: str = "") -> Non
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--only", choices=["llm", "diffusion"], default=None)
+    ap.add_argument("--only", choices=["llm", "diffusion", "vision"], default=None)
     args = ap.parse_args()
     try:
         import torch
@@ -38,6 +38,10 @@ def main() -> int:
         import _gpu_diffusion
 
         _gpu_diffusion.run(report)
+    if args.only in (None, "vision"):
+        import _gpu_vision
+
+        _gpu_vision.run(report)
     return 0
 
 
