@@ -7,14 +7,14 @@ downloaded. Every run forces a fixed number of new tokens (min_new_tokens = max_
 Figures per model:
   - plain ``generate`` (dynamic cache), one stream: the baseline;
   - the product's decoder (``storygen.providers.writer.fast_decode.FastDecoder``, what ``writer.fast`` uses):
-    bf16 and fp8 weights (``writer.quantize=fp8``), one stream and a batch of 8 (total tokens/s), each token
+    bf16, fp8 and int8 weights (``writer.quantize=fp8|int8``; int8 compiled), one stream and a batch of 8 (total tokens/s), each token
     one CUDA-graph replay;
   - the bandwidth limit: the bytes of the weights read once per token (the embedding table is not read whole).
 
     run(report)   # report(name, value, unit, spec) prints one line per figure
 
 Environment knobs: STORYGEN_BENCH_LLM_MODELS ("qwen14b,llama8b"), STORYGEN_BENCH_NEW_TOKENS (default 256),
-STORYGEN_BENCH_SKIP ("plain", "fp8", "batch", comma separated), STORYGEN_BENCH_MODES ("compile" adds the
+STORYGEN_BENCH_SKIP ("plain", "fp8", "int8", "batch", comma separated), STORYGEN_BENCH_MODES ("compile" adds the
 torch.compile variant of the decoder: minutes of compiling), STORYGEN_BENCH_GBPS (3000), STORYGEN_BENCH_SMOKE=1 (tiny configs, CPU allowed:
 checks the code path only, the figures mean nothing).
 """
@@ -162,19 +162,21 @@ def run(report: Report) -> None:
             s = _time_generate(model, 1, prompt_len, min(new, 64), device, runs=1)
             report(f"{name} plain generate, 1 stream{tag}", min(new, 64) / s, "tok/s", spec["plain"])
 
-        variants = [("bf16", False)] + ([("fp8", True)] if "fp8" not in skip and (fp8_supported() or _smoke()) else [])
+        variants = [("bf16", None)] + ([("fp8", "fp8")] if "fp8" not in skip and (fp8_supported() or _smoke()) else [])
+        variants += [("int8", "int8")] if "int8" not in skip else []
         modes = ["graph"] + (["compile"] if "compile" in os.environ.get("STORYGEN_BENCH_MODES", "") else [])
         if not cuda:
             modes = ["eager"]
         if os.environ.get("STORYGEN_BENCH_UNFUSED") == "1":  # the same decoder without fused projections first
-            variants = [("bf16 unfused", False)] + variants
-        for label, fp8 in variants:
-            if fp8 and not cuda:
+            variants = [("bf16 unfused", None)] + variants
+        for label, quant in variants:
+            if quant == "fp8" and not cuda:
                 continue
-            for mode in modes:
+            # int8 pays only compiled (the int8->bf16 conversion fuses into the product); eager on CPU (smoke)
+            for mode in (["compile"] if quant == "int8" and cuda else modes):
                 t = time.perf_counter()
                 try:
-                    dec = FastDecoder(model, fp8=fp8, mode=mode, fuse="unfused" not in label)
+                    dec = FastDecoder(model, quant=quant, mode=mode, fuse="unfused" not in label)
                     s1 = _time_fast(dec, 1, prompt_len, new, model.config.vocab_size)
                 except Exception as e:  # noqa: BLE001 - report and go on with the next variant
                     print(f"{name} fast decoder {label}/{mode} FAILED: {type(e).__name__}: {str(e)[:300]}", flush=True)

@@ -116,6 +116,58 @@ def test_unsupported_models_are_refused():
         FastDecoder(tiny("qwen2"), mode="turbo")
 
 
+def _with_int8_weights(model, dec):
+    """A copy of ``model`` whose projections hold exactly the weights the int8 decoder multiplies by."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        for L, T in zip(dec.layers, twin.model.layers):
+            a, m = T.self_attn, T.mlp
+            q, k, v = L.qkv_proj.dequantized().split(L.split)
+            g, u = L.gu_proj.dequantized().split(L.inter)
+            for lin, w in ((a.q_proj, q), (a.k_proj, k), (a.v_proj, v), (m.gate_proj, g), (m.up_proj, u),
+                           (a.o_proj, L.o.dequantized()), (m.down_proj, L.down.dequantized())):
+                lin.weight.copy_(w)
+    return twin
+
+
+@pytest.mark.parametrize("kind", ["qwen2", "llama"])
+def test_int8_weights_decode_like_the_model_with_the_same_rounded_weights(kind):
+    model = tiny(kind)
+    dec = FastDecoder(model, quant="int8")
+    assert dec.quant == "int8" and dec.mode == "eager"
+    L = dec.layers[0]
+    assert L.qkv_proj.w8.dtype == torch.int8 and L.down.w8.dtype == torch.int8 and L.q is None
+    own = dec._own_tensors()  # what compile mode marks static, so graph replays do not copy weights
+    assert any(t is L.qkv_proj.w8 for t in own) and any(t is L.down.scale for t in own)
+    assert sum(t.dtype == torch.int8 for t in own) == 4 * len(dec.layers)  # qkv, gate/up, o, down per layer
+    # rounding error per weight is at most half a step of its row's scale
+    w = model.model.layers[0].mlp.down_proj.weight
+    assert ((L.down.dequantized() - w).abs() <= L.down.scale[:, None] / 2 + 1e-7).all()
+    x = torch.randn(3, w.shape[1])
+    assert torch.allclose(L.down(x), torch.nn.functional.linear(x, L.down.dequantized()), atol=1e-5)
+    twin = _with_int8_weights(model, dec)
+    for p in PROMPTS:
+        assert dec.generate([p], 16, ignore_eos=True)[0] == hf_greedy(twin, p, 16)
+    assert dec.generate(PROMPTS, 16, ignore_eos=True) == [hf_greedy(twin, p, 16) for p in PROMPTS]
+    # the model itself is untouched: the bf16/fp32 path still gives its own tokens
+    assert FastDecoder(model).generate([PROMPTS[0]], 8, ignore_eos=True)[0] == hf_greedy(model, PROMPTS[0], 8)
+    with pytest.raises(ValueError, match="unknown weight format"):
+        FastDecoder(model, quant="int4")
+
+
+@pytest.mark.skipif(not CUDA, reason="needs CUDA")
+def test_int8_compiled_on_cuda_matches_its_eager_twin():
+    model = tiny("qwen2", "cuda", torch.bfloat16, vocab=1024)
+    dec = FastDecoder(model, quant="int8", sync_every=8)
+    assert dec.mode == "compile"
+    eager = FastDecoder(model, quant="int8", mode="eager")
+    a = eager.generate(PROMPTS, 16, ignore_eos=True)
+    b = dec.generate(PROMPTS, 16, ignore_eos=True)
+    assert sum(ra[:4] == rb[:4] for ra, rb in zip(a, b)) >= 2, (a, b)  # bf16 kernels may round differently
+
+
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 @pytest.mark.parametrize("mode", ["graph", "compile"])
 @pytest.mark.parametrize("kind", ["qwen2", "llama"])

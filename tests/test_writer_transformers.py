@@ -5,6 +5,7 @@ from_pretrained path (writer.model=FOLDER) users take. No downloads."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,20 @@ def test_quantize_options(cfg_for, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ProviderError, match="needs a CUDA GPU"):
             get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=4bit"))
+        with pytest.raises(ProviderError, match="float8"):
+            get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=fp8"))
+    # int8: the fast decoder's weight-only int8 copy; the loaded model stays shared with the plain writer
+    w8 = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.quantize=int8", "writer.max_tokens=6"))
+    plain = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=6"))
+    assert w8.decoder is not None and w8.decoder.quant == "int8" and w8.model is plain.model
+    c = w8.complete([{"role": "user", "content": "a lighthouse"}], temperature=0.0)
+    assert c.extra["decoder"] == "fast+int8" and c.model.endswith("+int8") and c.completion_tokens <= 6
+    gpt2 = tmp_path / "gpt2"
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=64, n_embd=16, n_layer=1, n_head=2)).save_pretrained(gpt2)
+    for f in [*folder.glob("*token*"), *folder.glob("chat_template*")]:
+        shutil.copy(f, gpt2)
+    with pytest.raises(ProviderError, match="works with Qwen2 and Llama"):
+        get_provider("writer", cfg_for(f"writer.model={gpt2}", "writer.quantize=int8"))
 
 
 def test_no_chat_template_is_a_clear_error(cfg_for, tmp_path):

@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
         "timeout": 120.0,
         "max_retries": 3,
         "fast": "auto",  # transformers: static KV cache (+ torch.compile on CUDA); auto = on with CUDA
-        "quantize": "",  # transformers: "" | "8bit" | "4bit" (bitsandbytes, CUDA)
+        "quantize": "",  # transformers: "" | "8bit" | "4bit" (bitsandbytes, CUDA) | "fp8" | "int8" (fast decoder)
         "seed": 7,
         "prompts_dir": "",  # a folder whose *.txt override the packaged prompt templates
     },

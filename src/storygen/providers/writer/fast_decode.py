@@ -19,6 +19,12 @@ processors, stopping criteria and a device sync every step. This decoder removes
   It reads half the weight bytes per token, but on an H100 it was slower than bf16 (52 against 67 tok/s for
   Qwen2.5-14B): the per-projection activation scaling adds kernels that cost more than the bytes saved.
   The LM head and norms stay in the model's dtype.
+- ``quant="int8"`` (experimental) stores each projection's weight as int8 with one scale per output channel
+  and leaves activations alone: ``F.linear(x, w_int8.to(x.dtype)) * scale``. Under ``mode="compile"`` (its
+  CUDA default) inductor fuses the conversion into the matrix-vector product, so a token reads half the
+  weight bytes with no extra kernels; in graph or eager mode the conversion would materialise the weight each
+  step. On CPU it runs eagerly (the tests check it against the model with the same rounded weights). Not yet
+  measured on a GPU.
 
 It reuses the loaded model's own modules (embeddings, RMS norms, rotary embedding, projections, activation) and
 reimplements only the attention plumbing, for the architectures it knows: Qwen2 and Llama (which covers the
@@ -119,6 +125,32 @@ class _Fp8Linear:
         return y.reshape(*shape[:-1], y.shape[-1])
 
 
+class _Int8Linear:
+    """Weight-only int8: symmetric per-output-channel scales, activations untouched."""
+
+    def __init__(self, linear: Any):
+        import torch
+
+        w = linear.weight.detach()
+        scale = (w.abs().amax(dim=1, keepdim=True).float() / 127.0).clamp(min=1e-12)  # (N, 1)
+        self.w8 = torch.round(w.float() / scale).clamp(-127, 127).to(torch.int8)
+        self.scale = scale.squeeze(1).to(w.dtype)
+        self.bias = linear.bias.detach() if linear.bias is not None else None
+
+    def dequantized(self) -> Any:
+        """The weight this layer multiplies by, in the model's dtype (what the tests compare against)."""
+        return self.w8.to(self.scale.dtype) * self.scale[:, None]
+
+    def __call__(self, x: Any) -> Any:
+        import torch.nn.functional as F
+
+        y = F.linear(x, self.w8.to(x.dtype)) * self.scale
+        return y + self.bias if self.bias is not None else y
+
+
+QUANT = {"fp8": _Fp8Linear, "int8": _Int8Linear}
+
+
 def _fuse(linears: list[Any]) -> tuple[Any, Any]:
     """One weight (and bias) for several projections that read the same input, so each token runs one
     larger matrix-vector product instead of several small ones. The original modules keep working: their
@@ -153,11 +185,11 @@ class _Dense:
 
 
 class _Layer:
-    def __init__(self, layer: Any, fp8: bool, fuse: bool):
+    def __init__(self, layer: Any, quant: str | None, fuse: bool):
         from types import SimpleNamespace
 
         a, m = layer.self_attn, layer.mlp
-        wrap = _Fp8Linear if fp8 else (lambda lin: lin)
+        wrap = QUANT[quant] if quant else (lambda lin: lin)
         self.ln1, self.ln2 = layer.input_layernorm, layer.post_attention_layernorm
         self.act = m.act_fn
         self.split = (a.q_proj.weight.shape[0], a.k_proj.weight.shape[0], a.v_proj.weight.shape[0])
@@ -166,11 +198,11 @@ class _Layer:
         if fuse:  # one product for q/k/v and one for gate/up (with fp8: one activation scaling each, too)
             w, b = _fuse([a.q_proj, a.k_proj, a.v_proj])
             if w is not None:
-                self.qkv_proj = _Fp8Linear(SimpleNamespace(weight=w, bias=b)) if fp8 else _Dense(w, b)
+                self.qkv_proj = wrap(SimpleNamespace(weight=w, bias=b)) if quant else _Dense(w, b)
             w, b = _fuse([m.gate_proj, m.up_proj]) if m.gate_proj.bias is None else (None, None)
             if w is not None:
-                self.gu_proj = _Fp8Linear(SimpleNamespace(weight=w, bias=None)) if fp8 else _Dense(w, None)
-        # the separate projections only where nothing was fused (fp8 copies are not made twice)
+                self.gu_proj = wrap(SimpleNamespace(weight=w, bias=None)) if quant else _Dense(w, None)
+        # the separate projections only where nothing was fused (quantised copies are not made twice)
         self.q, self.k, self.v = (None, None, None) if self.qkv_proj else (wrap(a.q_proj), wrap(a.k_proj), wrap(a.v_proj))
         self.gate, self.up = (None, None) if self.gu_proj else (wrap(m.gate_proj), wrap(m.up_proj))
         self.o, self.down = wrap(a.o_proj), wrap(m.down_proj)
@@ -211,13 +243,14 @@ class FastDecoder:
     """Drives a loaded Qwen2 / Llama ``*ForCausalLM`` with static buffers and (on CUDA) one graph per token.
 
     ``mode`` is "graph" (capture the eager step as a CUDA graph; the CUDA default), "compile" (torch.compile
-    with CUDA graphs) or "eager" (the CPU default, also what the tests compare against ``generate``).
+    with CUDA graphs; the CUDA default for int8) or "eager" (the CPU default, also what the tests compare
+    against ``generate``). ``quant`` is None (the model's weights), "fp8" or "int8"; ``fp8=True`` is "fp8".
     """
 
     MODES = ("eager", "graph", "compile")
 
-    def __init__(self, model: Any, *, fp8: bool = False, mode: str | None = None, sync_every: int = 16,
-                 slot_block: int = 256, fuse: bool = True):
+    def __init__(self, model: Any, *, quant: str | None = None, fp8: bool = False, mode: str | None = None,
+                 sync_every: int = 16, slot_block: int = 256, fuse: bool = True):
         import torch
 
         if not supports(model):
@@ -226,9 +259,13 @@ class FastDecoder:
         p = next(model.parameters())
         self.device, self.dtype = p.device, p.dtype
         cuda = self.device.type == "cuda"
-        if fp8 and not (cuda and fp8_supported()):
+        quant = "fp8" if fp8 else (quant or None)
+        if quant not in (None, *QUANT):
+            raise ValueError(f"unknown weight format '{quant}' (use {', '.join(QUANT)} or none)")
+        if quant == "fp8" and not (cuda and fp8_supported()):
             raise ValueError("fp8 weights need a CUDA GPU with float8 matrix units (compute capability 8.9 or newer)")
-        mode = (mode or ("graph" if cuda else "eager")).lower()
+        self.quant = quant
+        mode = (mode or (("compile" if quant == "int8" else "graph") if cuda else "eager")).lower()
         if mode not in self.MODES:
             raise ValueError(f"unknown decoder mode '{mode}' (use {', '.join(self.MODES)})")
         if mode != "eager" and not cuda:
@@ -242,9 +279,25 @@ class FastDecoder:
         inner = model.model
         self.embed, self.norm, self.rotary, self.lm_head = inner.embed_tokens, inner.norm, inner.rotary_emb, model.lm_head
         with torch.no_grad():
-            self.layers = [_Layer(layer, fp8, fuse) for layer in inner.layers]
+            self.layers = [_Layer(layer, quant, fuse) for layer in inner.layers]
+        if mode == "compile":
+            # tensors the decoder made itself (fused and quantised weights) are plain attributes, not module
+            # parameters: unmarked, CUDA-graph replays would copy them into graph memory before every token
+            for t in self._own_tensors():
+                torch._dynamo.mark_static_address(t)
         self._states: dict[tuple[int, int], _State] = {}
         self._lock = threading.Lock()
+
+    def _own_tensors(self) -> list[Any]:
+        """The weight tensors held by the decoder's own projection objects (fused, fp8 or int8)."""
+        import torch
+
+        out = []
+        for L in self.layers:
+            for proj in (L.qkv_proj, L.gu_proj, L.q, L.k, L.v, L.gate, L.up, L.o, L.down):
+                if isinstance(proj, (_Dense, _Int8Linear, _Fp8Linear)):
+                    out += [t for t in vars(proj).values() if isinstance(t, torch.Tensor)]
+        return out
 
     # ------------------------------------------------------------------ the network, on explicit buffers
     def _forward(self, st: _State, ids: Any, positions: Any, slot0: Any, mask: Any) -> Any:
