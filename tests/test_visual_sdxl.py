@@ -107,6 +107,33 @@ def test_vae_tiling_option_is_applied(tiny_sdxl):
     assert pipe.vae.use_tiling and "vae_tiling" in gen.applied
 
 
+def test_replacement_vae_is_loaded_and_used(tiny_sdxl, tmp_path):
+    import torch
+    from diffusers import AutoencoderKL
+
+    own = AutoencoderKL.from_pretrained(tiny_sdxl / "vae")
+    assert own.config.force_upcast  # SDXL's VAE: decoded in fp32 under fp16
+    fixed = AutoencoderKL.from_config({**own.config, "force_upcast": False})  # an "fp16-fix" style VAE
+    torch.manual_seed(42)
+    with torch.no_grad():
+        for p in fixed.decoder.parameters():
+            p.add_(torch.randn_like(p) * 0.05)  # different weights: the picture must change
+    fixed.save_pretrained(tmp_path / "vae-fix")
+    base = SDXLImages(_settings(tiny_sdxl), None).generate(SCENE, STYLE, width=36, height=64, seed=2)
+    gen = SDXLImages(_settings(tiny_sdxl, vae=str(tmp_path / "vae-fix")), None)
+    img = gen.generate(SCENE, STYLE, width=36, height=64, seed=2)
+    pipe, _ = gen._load()
+    assert img.size == (36, 64) and pipe.vae.config.force_upcast is False
+    assert torch.equal(pipe.vae.decoder.conv_in.weight, fixed.decoder.conv_in.weight)
+    assert not np.array_equal(np.asarray(img), np.asarray(base)) and "+vae:vae-fix" in gen.version
+    with pytest.raises(ConfigError, match="not a diffusers VAE folder"):
+        SDXLImages(_settings(tiny_sdxl, vae=str(tmp_path)), None).generate(SCENE, STYLE, width=36, height=64, seed=2)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{}")
+    with pytest.raises(ProviderError, match="keyframes.vae"):
+        SDXLImages(_settings(tiny_sdxl, vae=str(tmp_path / "broken")), None).generate(SCENE, STYLE, width=36, height=64, seed=2)
+
+
 def test_prompt_carries_style_palette_and_mentioned_characters():
     p = build_prompt(SCENE, STYLE)
     assert p.startswith("a girl walking through a rainy neon city at night")

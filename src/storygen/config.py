@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
         "offload": False,
         "vae_tiling": False,
         "lora": "",
+        "vae": "",  # a replacement VAE, e.g. madebyollin/sdxl-vae-fp16-fix (decodes in fp16 instead of fp32)
         "seed": 1234,
         "compile": "off",  # torch.compile the UNet (off | on | auto = on with CUDA); kernels are cached on disk
         "compile_mode": "reduce-overhead",  # CUDA graphs; "max-autotune" tunes GEMMs too, but compiles for 5+ minutes

@@ -161,6 +161,8 @@ class SDXLImages:
         self.offload = bool(self.settings.get("offload", False))
         self.vae_tiling = bool(self.settings.get("vae_tiling", False))
         self.lora = str(self.settings.get("lora") or "").strip()
+        vae = str(self.settings.get("vae") or "").strip()  # e.g. madebyollin/sdxl-vae-fp16-fix
+        self.vae_ref, self.vae_local = devices.resolve_model(vae, "") if vae else ("", False)
         self.compile = accel.wants_compile(self.settings.get("compile", "off"), self.device) and not self.offload
         self.compile_mode = str(self.settings.get("compile_mode") or "reduce-overhead")
         self.cutoff = float(self.settings.get("guidance_cutoff", 1.0))
@@ -174,12 +176,14 @@ class SDXLImages:
             self.version += f"+refiner:{Path(self.refiner_ref).name if self.refiner_local else self.refiner_ref}"
         if self.lora:
             self.version += f"+lora:{Path(self.lora).name}"
+        if self.vae_ref:
+            self.version += f"+vae:{Path(self.vae_ref).name if self.vae_local else self.vae_ref}"
         self.applied: list[str] = []
 
     # -------------------------------------------------------------- loading
     def _load(self) -> tuple[Any, Any]:
-        key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.device, self.offload, self.vae_tiling,
-               self.compile, self.compile_mode, self.cutoff)
+        key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.vae_ref, self.device, self.offload,
+               self.vae_tiling, self.compile, self.compile_mode, self.cutoff)
         loaded = devices.load_once(key, self._build)
         self.applied = list(getattr(loaded[0], "_storygen_applied", []))  # also when another instance built it
         return loaded
@@ -193,8 +197,9 @@ class SDXLImages:
             smaller = ("set keyframes.refiner= (refiner off) or keyframes.offload=true" if self.refiner_ref
                        else "set keyframes.offload=true (CPU offload) or use a quantized/distilled SDXL variant")
             devices.check_vram(need * 0.7, "SDXL" + (" with the refiner" if self.refiner_ref else ""), smaller, self.device)
+        extra = {"vae": self._load_vae(dtype)} if self.vae_ref else {}
         pipe = load_diffusers(StableDiffusionXLPipeline, self.model_ref, self.is_local, dtype,
-                              key="keyframes.model", what="SDXL")
+                              key="keyframes.model", what="SDXL", **extra)
         if self.lora:
             if importlib.util.find_spec("peft") is None:
                 raise ProviderError("keyframes.lora needs the 'peft' package, which is not installed.",
@@ -222,6 +227,25 @@ class SDXLImages:
                 p.set_progress_bar_config(disable=True)
         pipe._storygen_applied = list(self.applied)
         return pipe, refiner
+
+    def _load_vae(self, dtype: Any) -> Any:
+        """keyframes.vae: a replacement AutoencoderKL. SDXL's own VAE overflows in fp16, so diffusers decodes
+        it in fp32 (its config says force_upcast); an fp16-fixed VAE (force_upcast false) decodes in fp16:
+        faster and smaller, with the same look."""
+        from diffusers import AutoencoderKL
+
+        if self.vae_local and not (Path(self.vae_ref) / "config.json").is_file():
+            raise ConfigError(f"'{self.vae_ref}' is not a diffusers VAE folder (no config.json).",
+                              "point keyframes.vae at a downloaded AutoencoderKL, e.g. madebyollin/sdxl-vae-fp16-fix")
+        try:
+            return AutoencoderKL.from_pretrained(self.vae_ref, dtype=dtype, use_safetensors=True)
+        except (OSError, ValueError) as e:
+            if self.vae_local:
+                raise ProviderError(f"The VAE folder '{self.vae_ref}' could not be loaded ({type(e).__name__}: {str(e)[:160]}).",
+                                    "check that keyframes.vae points at a complete AutoencoderKL folder with .safetensors "
+                                    "weights, or set keyframes.vae= for the model's own") from e
+            raise ProviderError(f"The VAE '{self.vae_ref}' is not available ({type(e).__name__}).",
+                                devices.offline_fix("VAE", "keyframes.vae", self.vae_ref)) from e
 
     # -------------------------------------------------------------- generation
     def generate(self, scene: Scene, style: StyleBible, *, width: int, height: int, seed: int) -> Image.Image:
