@@ -249,6 +249,21 @@ def test_write_script_through_the_server(server, cfg_for, tmp_path):
     assert "too short" in server.requests[1]["json"]["messages"][1]["content"]
 
 
+def test_write_script_that_repeats_its_short_draft_is_grown_by_passages(server, cfg_for):
+    """A small model asked to rewrite a 132-word draft longer sends the same draft back: storygen stops asking
+    for rewrites and adds passages before the ending until the script is in range."""
+    idea = StoryIdea.model_validate({**IDEA_REPLY, "potential": {}})
+    draft = script_of(12)  # 132 words: far too short
+    server.push(draft, draft, script_of(10, start=40), script_of(10, start=60))
+    cfg = cfg_for(server)
+    text, comps = write_script(get_provider("writer", cfg), idea, cfg)
+    asks = [r["json"]["messages"][-1]["content"] for r in server.requests]
+    assert "had 132 words" in asks[1] and "too short" in asks[2] and "too short" in asks[3]
+    assert len(comps) == 4 and 330 <= count_words(text) <= 390
+    assert text.startswith("Keeper 0 climbed") and text.rstrip().endswith("Keeper 11 climbed step number four in the cold dark tower.")
+    assert "Keeper 40 " in text and "Keeper 60 " in text
+
+
 def test_write_script_too_long_is_cut_at_sentence_boundaries_without_another_call(server, cfg_for):
     idea = StoryIdea.model_validate({**IDEA_REPLY, "narration": "narrator", "potential": {}})
     server.push(script_of(40))  # 440 words

@@ -151,6 +151,19 @@ def test_revise_llm_with_audio_tags_for_elevenlabs(server, cfg_for):
 # ----------------------------------------------------------------------------- length helpers
 
 
+def test_dedupe_drops_repeated_and_nearly_repeated_sentences_only():
+    from storygen.writing.text import dedupe_sentences
+
+    text = ("As I lay in my bed tonight, I could not help but feel a sense of peace wash over me. The old dog barked at the door.\n\n"
+            "Keeper 3 climbed step number four in the cold dark tower. Keeper 11 climbed step number four in the cold "
+            "dark tower. The old dog barked at the door.\n\n"
+            "As I lay in bed tonight, I could not help but feel a sense of peace wash over me. It was over.")
+    out = dedupe_sentences(text)
+    assert out.count("peace wash over me") == 1 and out.count("The old dog barked at the door.") == 1  # near and exact repeats
+    assert "Keeper 3 climbed" in out and "Keeper 11 climbed" in out  # a refrain with a new detail stays
+    assert out.endswith("It was over.")
+
+
 def test_trim_insert_and_unfinished():
     paras = [" ".join(f"Sentence {p}{i} has exactly six words." for i in range(5)) for p in "abcdefgh"]  # 8 x 30 words
     text = "\n\n".join(paras)

@@ -18,7 +18,7 @@ TOKENS_PER_WORD = 1.45  # generous for English prose in Qwen/Llama tokenizers (m
 
 def _script_cfg(cfg: Any) -> tuple[int, int, int, int]:
     g = (lambda k, d: int(cfg.get(f"script.{k}", d))) if cfg is not None else (lambda k, d: d)
-    target, lo, hi, attempts = g("target_words", 360), g("min_words", 330), g("max_words", 390), g("max_attempts", 4)
+    target, lo, hi, attempts = g("target_words", 360), g("min_words", 330), g("max_words", 390), g("max_attempts", 6)
     if lo > hi:
         lo, hi = hi, lo
     target = min(max(target, lo), hi)
@@ -142,15 +142,18 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
             raise ProviderError(
                 f"The writer could not write a script of {lo}-{hi} words in {len(comps)} tries "
                 f"(got {', '.join(map(str, history))} words).",
-                "try again, raise script.max_attempts, widen script.min_words/max_words, or use a stronger writer model.",
+                "raise script.max_attempts, widen script.min_words/max_words, or use a stronger writer model.",
             )
+        # a rewrite that came back no longer (a small model repeating its draft) is not asked for again:
+        # passages are added to the draft instead, as many as it takes
+        stalled = len(history) >= 2 and n <= history[-2]
         if n > hi:  # too long and no clean cut: a targeted shortening
             text = call([
                 {"role": "system", "content": render("system", cfg)},
                 {"role": "user", "content": render("script_shorten", cfg, script=text, got=n, words=target, min=lo, max=hi)},
             ], hi)
-        elif n >= lo // 2 and not expand_failed:  # a bit short: add a passage before the ending
-            missing = max(target - n, 20)
+        elif (n >= lo // 2 or stalled) and not expand_failed:  # short: add a passage before the ending
+            missing = min(max(target - n, 20), 160)  # small models write long passages badly: at most ~160 words
             addition = call([
                 {"role": "system", "content": render("system", cfg)},
                 {"role": "user", "content": render("script_expand", cfg, script=text, missing=missing)},
@@ -160,7 +163,7 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
             elif count_words(addition) >= lo * 0.8:  # it rewrote the whole script instead: take that
                 text = addition
             else:
-                text = insert_before_ending(text, addition)
+                text = dedupe_sentences(insert_before_ending(text, addition))
         else:  # far too short (or expansion failed): write it again with the count fed back
             text = call(base + [
                 {"role": "assistant", "content": text},

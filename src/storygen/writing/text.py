@@ -157,17 +157,27 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
     return text
 
 
-def dedupe_sentences(text: str, min_words: int = 4) -> str:
-    """Drop sentences that repeat an earlier one word for word (a small model caught in a loop)."""
+def dedupe_sentences(text: str, min_words: int = 4, near: float = 0.93) -> str:
+    """Drop sentences that repeat an earlier one (a small model caught in a loop, or re-telling its draft):
+    word for word, or nearly (``near``: the share of matching words, for sentences of 8 words or more)."""
+    from difflib import SequenceMatcher
+
     seen: set[str] = set()
+    long_seen: list[list[str]] = []
     out = []
     for para in paragraphs(text):
         kept = []
         for s in split_sentences(para):
             key = re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
-            if len(key.split()) >= min_words and key in seen:
+            words = key.split()
+            if len(words) >= min_words and key in seen:
+                continue
+            if len(words) >= 8 and any(SequenceMatcher(None, words, w, autojunk=False).ratio() >= near
+                                       for w in long_seen):
                 continue
             seen.add(key)
+            if len(words) >= 8:
+                long_seen.append(words)
             kept.append(s)
         if kept:
             out.append(" ".join(kept))
