@@ -201,24 +201,19 @@ def bench_sdxl(report: Report, device: str, smoke: bool) -> None:
                     unet(x, 500, encoder_hidden_states=emb, added_cond_kwargs=add)
                 _sync(device)
                 report(f"  SDXL UNet step, eager, batch {b}", (time.perf_counter() - t) / 5 * 1000, "ms", "")
-            pipe.upcast_vae() if pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast else None
-            z = torch.randn(1, 4, lat, lat, device=device, dtype=pipe.vae.dtype)
-            pipe.vae.decode(z)
-            _sync(device)
-            t = time.perf_counter()
-            pipe.vae.decode(z)
-            _sync(device)
-            report("  SDXL VAE decode (fp32 upcast, as force_upcast asks)", (time.perf_counter() - t) * 1000, "ms", "")
+            # the fp32-upcast decode force_upcast asks for, then what keyframes.vae=<an fp16-fix VAE> gives: the same
+            # network in fp16 (speed does not depend on the values; SDXL's own weights would overflow in fp16)
+            for label, vae_dtype in (("fp32 upcast, as force_upcast asks", torch.float32),
+                                     ("fp16 (keyframes.vae = an fp16-fix VAE)", dtype)):
+                pipe.vae.to(vae_dtype)
+                z = torch.randn(1, 4, lat, lat, device=device, dtype=vae_dtype)
+                pipe.vae.decode(z)
+                _sync(device)
+                t = time.perf_counter()
+                pipe.vae.decode(z)
+                _sync(device)
+                report(f"  SDXL VAE decode, {label}", (time.perf_counter() - t) * 1000, "ms", "")
             pipe.vae.to(dtype)
-            # what keyframes.vae=<an fp16-fix VAE> gives: the same network decoding in fp16 (speed does not
-            # depend on the values; with SDXL's own weights fp16 would overflow, the fix VAE's do not)
-            z = z.to(dtype)
-            pipe.vae.decode(z)
-            _sync(device)
-            t = time.perf_counter()
-            pipe.vae.decode(z)
-            _sync(device)
-            report("  SDXL VAE decode in fp16 (keyframes.vae = an fp16-fix VAE)", (time.perf_counter() - t) * 1000, "ms", "")
     if device.startswith("cuda") and "graph" not in skip:
         # experiment (not a product path yet): the eager UNet replayed as a CUDA graph, no compiling. Eager SDXL is
         # bound by host dispatch (54 ms a step at batch 1, 68 at batch 2 on an H100), which a graph removes.
