@@ -264,6 +264,24 @@ def test_write_script_that_repeats_its_short_draft_is_grown_by_passages(server, 
     assert "Keeper 40 " in text and "Keeper 60 " in text
 
 
+def test_script_outline_plans_beats_then_writes_from_them(server, cfg_for):
+    idea = StoryIdea.model_validate({**IDEA_REPLY, "potential": {}})
+    plan = ("Sure, here is the plan:\n1. Hook: The keeper finds a bottle with his own handwriting.\n"
+            "2. Setup: He lives alone on the rock.\n3) Turn: The letter warns of a storm.\n"
+            "4. Climax: The storm hits the tower.\n5. Payoff: He wrote it years from now.")
+    server.push(plan, script_of(32))  # 352 words
+    cfg = cfg_for(server, "script.outline=true", "script.max_attempts=1")
+    text, comps = write_script(get_provider("writer", cfg), idea, cfg)
+    assert len(comps) == 2 and 330 <= count_words(text) <= 390  # the plan does not use up max_attempts
+    asks = [r["json"]["messages"][-1]["content"] for r in server.requests]
+    assert "5 numbered beats" in asks[0] and IDEA_REPLY["logline"] in asks[0]
+    assert "Follow this plan" in asks[1] and "3. Turn: The letter warns of a storm." in asks[1]
+    assert "5. Payoff: He wrote it years from now." in asks[1]
+    server.push("I cannot plan that.", script_of(32))  # no usable beats: the script is written without a plan
+    text, comps = write_script(get_provider("writer", cfg), idea, cfg)
+    assert "Follow this plan" not in server.requests[-1]["json"]["messages"][-1]["content"] and len(comps) == 2
+
+
 def test_write_script_too_long_is_cut_at_sentence_boundaries_without_another_call(server, cfg_for):
     idea = StoryIdea.model_validate({**IDEA_REPLY, "narration": "narrator", "potential": {}})
     server.push(script_of(40))  # 440 words

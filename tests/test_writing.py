@@ -151,6 +151,22 @@ def test_revise_llm_with_audio_tags_for_elevenlabs(server, cfg_for):
 # ----------------------------------------------------------------------------- length helpers
 
 
+@pytest.mark.parametrize("raw,want", [
+    ("I smile.\n\nThat's the end of the story. I hope you enjoyed it.", "I smile."),
+    ("It was over. Thanks for watching! Follow for part two.", "It was over."),
+    ("We won. Like and subscribe for more stories!", "We won."),
+    ("We won.\n\nLet me know what you think in the comments!", "We won."),
+    # story lines that only look like sign-offs stay
+    ("I hope you enjoyed the soup, she said, and left.", "I hope you enjoyed the soup, she said, and left."),
+    ("I ran. That's all I remember.", "I ran. That's all I remember."),
+    ("That's the end of the story, he lied. The lights went out.", "That's the end of the story, he lied. The lights went out."),
+    # a quote the model opened and never closed is closed at the paragraph's end
+    ('He said, "Come with me.\n\nI went.', 'He said, "Come with me."\n\nI went.'),
+])
+def test_clean_script_drops_sign_offs_and_closes_quotes(raw, want):
+    assert clean_script(raw) == want
+
+
 def test_dedupe_drops_repeated_and_nearly_repeated_sentences_only():
     from storygen.writing.text import dedupe_sentences
 

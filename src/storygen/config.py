@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
         "prompts_dir": "",  # a folder whose *.txt override the packaged prompt templates
     },
     "idea": {"max_chars": 2000, "hard_max_chars": 10000},
-    "script": {"target_words": 360, "min_words": 330, "max_words": 390, "max_attempts": 6},
+    "script": {"target_words": 360, "min_words": 330, "max_words": 390, "max_attempts": 6,
+               "outline": False},  # outline: plan 5 beats first, then write from the plan (one more call)
     "revise": {"llm": "auto",  # auto = on unless the writer is the small embedded model
                "audio_tags": False, "max_sentence_words": 22},
     "voice": {

@@ -94,17 +94,43 @@ def insert_before_ending(text: str, addition: str) -> str:
     return join_paragraphs([addition, text])
 
 
+def _truthy(v: Any) -> bool:
+    return v is True or str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
 def _voice_line(idea: StoryIdea, cfg: Any) -> str:
     return render("script_first_person" if idea.narration == "first_person" else "script_narrator", cfg)
 
 
-def script_messages(idea: StoryIdea, cfg: Any, words: int) -> list[dict[str, str]]:
-    return [
+def script_messages(idea: StoryIdea, cfg: Any, words: int, beats: list[str] | None = None) -> list[dict[str, str]]:
+    user = render("script_user", cfg, words=words, title=idea.title, logline=idea.logline, tone=idea.tone,
+                  theme=idea.theme, voice=_voice_line(idea, cfg), source=idea.source)
+    if beats:
+        user += "\n" + render("script_beats", cfg, beats="\n".join(f"{i}. {b}" for i, b in enumerate(beats, 1)))
+    return [{"role": "system", "content": render("system", cfg)}, {"role": "user", "content": user}]
+
+
+def parse_beats(text: str, most: int = 7) -> list[str]:
+    """The numbered lines of an outline reply ("1. ...", "2) ...", "Beat 3: ..."), labels like "Hook:" kept."""
+    beats = []
+    for line in (text or "").splitlines():
+        m = re.match(r"^\s*(?:beat\s*)?\d{1,2}\s*[.):-]\s*(.+)$", line, re.I)
+        if m:
+            beat = " ".join(m.group(1).replace("*", "").split())
+            if len(beat.split()) >= 3:
+                beats.append(beat[:200])
+    return beats[:most]
+
+
+def outline(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[list[str], Completion]:
+    """A 5-beat plan for the script (script.outline): small models keep the premise better when they write
+    from one. Fewer than 3 usable beats means no plan (the script is written without one)."""
+    c = writer.complete([
         {"role": "system", "content": render("system", cfg)},
-        {"role": "user", "content": render(
-            "script_user", cfg, words=words, title=idea.title, logline=idea.logline, tone=idea.tone, theme=idea.theme,
-            voice=_voice_line(idea, cfg), source=idea.source)},
-    ]
+        {"role": "user", "content": render("script_outline", cfg, title=idea.title, logline=idea.logline, tone=idea.tone)},
+    ], max_tokens=220)
+    beats = parse_beats(c.text)
+    return (beats if len(beats) >= 3 else []), c
 
 
 def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[Completion]]:
@@ -115,8 +141,13 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
     # Overshooting is cheap (whole sentences are dropped from the middle); undershooting costs a call.
     bias = float(getattr(writer, "length_bias", 1.0) or 1.0)
     ask = int(round(target * bias / 10.0)) * 10
-    base = script_messages(idea, cfg, ask)
     comps: list[Completion] = []
+    beats: list[str] = []
+    if cfg is not None and _truthy(cfg.get("script.outline", False)):
+        beats, c = outline(writer, idea, cfg)
+        comps.append(c)
+    planned = len(comps)  # the outline call does not count against script.max_attempts
+    base = script_messages(idea, cfg, ask, beats)
 
     def call(messages: list[dict[str, str]], words: int) -> str:
         c = writer.complete(messages, max_tokens=int(words * TOKENS_PER_WORD) + 60)
@@ -138,9 +169,9 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
             cut = trim_to_range(text, lo, hi, target)
             if cut is not None:
                 return cut, comps
-        if len(comps) >= max_attempts:
+        if len(comps) - planned >= max_attempts:
             raise ProviderError(
-                f"The writer could not write a script of {lo}-{hi} words in {len(comps)} tries "
+                f"The writer could not write a script of {lo}-{hi} words in {len(comps) - planned} tries "
                 f"(got {', '.join(map(str, history))} words).",
                 "raise script.max_attempts, widen script.min_words/max_words, or use a stronger writer model.",
             )

@@ -154,12 +154,48 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
         text = rest.strip()
     if len(text) > 2 and text[0] in "\"“" and text[-1] in "\"”" and text.count('"') + text.count("“") + text.count("”") == 2:
         text = text[1:-1].strip()
-    return text
+    return close_quotes(drop_signoff(text))
 
 
-def dedupe_sentences(text: str, min_words: int = 4, near: float = 0.93) -> str:
+_SIGNOFF_RE = re.compile(  # whole sentences only (anchored at both ends): in-story lines must survive
+    r"^(?:(?:and )?(?:that'?s|this is|that was) (?:the end(?: of (?:the|my|this) story)?|all(?: for (?:now|today))?"
+    r"|my story|the story)"
+    r"|the end|fin"
+    r"|i (?:hope|trust) you (?:enjoyed|liked|loved) (?:it|this|the (?:story|video)|my story|watching|listening)"
+    r"|thanks?(?: you)?(?: so much)? for (?:watching|listening|reading)(?: (?:this|the|my) (?:story|video))?"
+    r"|(?:don'?t forget to |be sure to )?(?:like|subscribe|follow)(?: (?:and|&) (?:subscribe|follow|share))?"
+    r"(?: (?:me|us))? for (?:more(?: stories)?|part (?:\w+))"
+    r"|(?:let me know|tell me) (?:what you think )?(?:in the comments|below))\W*$",
+    re.I,
+)
+
+
+def drop_signoff(text: str) -> str:
+    """Remove a closing the narration should not speak: "That's the end of the story. I hope you enjoyed it.",
+    "Thanks for watching", "Like and subscribe for more". Only whole sentences at the very end go; the rest
+    of the text is returned untouched."""
+    cut = len(text)
+    for sent in reversed(split_sentences(text)):
+        if not _SIGNOFF_RE.search(sent.strip(" \"'“”‘’")):
+            break
+        at = text.rfind(sent, 0, cut)
+        if at < 0:
+            break
+        cut = at
+    return text[:cut].rstrip() if cut < len(text) else text
+
+
+def close_quotes(text: str) -> str:
+    """A paragraph that opens a straight double quote and never closes it gets the closing quote at its end."""
+    blocks = re.split(r"(\n\s*\n)", text)
+    return "".join(b + '"' if i % 2 == 0 and b.count('"') % 2 == 1 else b for i, b in enumerate(blocks))
+
+
+def dedupe_sentences(text: str, min_words: int = 4, near: float = 0.96) -> str:
     """Drop sentences that repeat an earlier one (a small model caught in a loop, or re-telling its draft):
-    word for word, or nearly (``near``: the share of matching words, for sentences of 8 words or more)."""
+    word for word, or nearly (``near``: the share of matching words, for sentences of 8 words or more). At 0.96
+    a re-telling that drops or adds a word in a sentence of 13+ words goes; a sentence with one word changed
+    ("Night 1 ...", "Night 2 ...") is a variation and stays unless it is 25+ words long."""
     from difflib import SequenceMatcher
 
     seen: set[str] = set()
