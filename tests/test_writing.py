@@ -160,8 +160,16 @@ def test_revise_llm_with_audio_tags_for_elevenlabs(server, cfg_for):
     ("I hope you enjoyed the soup, she said, and left.", "I hope you enjoyed the soup, she said, and left."),
     ("I ran. That's all I remember.", "I ran. That's all I remember."),
     ("That's the end of the story, he lied. The lights went out.", "That's the end of the story, he lied. The lights went out."),
-    # a quote the model opened and never closed is closed at the paragraph's end
+    # a quote the model opened and never closed is closed at the paragraph's end; a stray closer goes;
+    # paragraphs wrapped whole in quotes are narration, not dialogue
     ('He said, "Come with me.\n\nI went.', 'He said, "Come with me."\n\nI went.'),
+    ('They looked up. "\n\n"I know," she said.', 'They looked up.\n\n"I know," she said.'),
+    ('"The night was cold."\n\n"The dog stared up."', "The night was cold.\n\nThe dog stared up."),
+    # prompt tags echoed back and assistant refusals are not narration
+    ("I found it. <theme> It glowed. <script>\n\nI'm sorry, but I can't assist with that request.",
+     "I found it. It glowed."),
+    ("As an AI language model, I cannot write that. The bus came at 3:07.", "The bus came at 3:07."),
+    ('"I\'m sorry, but I can\'t help you," the driver said.', '"I\'m sorry, but I can\'t help you," the driver said.'),
 ])
 def test_clean_script_drops_sign_offs_and_closes_quotes(raw, want):
     assert clean_script(raw) == want

@@ -78,6 +78,8 @@ _LABEL_RE = re.compile(
     r"opening|closing|scene \d+|part \d+|act \w+|body|cta|call to action)(?:\*\*|__)?\s*(?:\([^)]*\))?\s*[:\-–—]\s*",
     re.I,
 )
+_MARKUP_RE = re.compile(r"</?(?:idea|theme|script|story|narration|br|p|i|b|em|strong|u|s|speak|break|prosody|emphasis)"
+                     r"(?:\s[^<>\n]{0,80})?\s*/?>", re.I)
 _TITLE_RE = re.compile(r"^\s*(?:\*\*|__)?(title|word count|words|length|duration|tone|theme)(?:\*\*|__)?\s*[:\-–—]", re.I)
 
 
@@ -138,6 +140,7 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
     text = re.sub(r"\(([^()\n]{0,200})\)", _paren, text)
     text = re.sub(r"(\*\*|__|\*|~~|`)", "", text)
     text = re.sub(r"(?<![\w&])_(\w[^_\n]*)_(?!\w)", r"\1", text)
+    text = _MARKUP_RE.sub(" ", text)  # <script>, <theme> echoed back from the prompt; HTML/SSML markup
     text = re.sub(r"(?<!\w)#\w[\w-]*", "", text)  # hashtags
     text = re.sub(r"(?<![\w.])@\w+", "", text)  # handles
     text = remove_emoji(text)
@@ -154,7 +157,7 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
         text = rest.strip()
     if len(text) > 2 and text[0] in "\"“" and text[-1] in "\"”" and text.count('"') + text.count("“") + text.count("”") == 2:
         text = text[1:-1].strip()
-    return close_quotes(drop_signoff(text))
+    return close_quotes(drop_signoff(drop_refusals(text)))
 
 
 _SIGNOFF_RE = re.compile(  # whole sentences only (anchored at both ends): in-story lines must survive
@@ -185,10 +188,36 @@ def drop_signoff(text: str) -> str:
     return text[:cut].rstrip() if cut < len(text) else text
 
 
+_REFUSAL_RE = re.compile(
+    r"^(?:I(?:'m| am) sorry,? but I (?:can(?:no|')?t|am unable to|won'?t) (?:assist|help) with (?:that|this)(?: request)?"
+    r"|As an AI(?: language model)?\b.*)\W*$", re.I)
+
+
+def drop_refusals(text: str) -> str:
+    """Remove assistant refusals a model sometimes writes into the story ("I'm sorry, but I can't assist with that
+    request.", "As an AI language model, ..."): whole sentences in those exact forms only."""
+    sents = [s for s in split_sentences(text) if _REFUSAL_RE.search(s.strip(" \"'“”"))]
+    for sent in sents:
+        text = text.replace(sent, "", 1)
+    if sents:
+        text = re.sub(r"[ \t]+\n", "\n", re.sub(r"[ \t]{2,}", " ", text))
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text
+
+
 def close_quotes(text: str) -> str:
-    """A paragraph that opens a straight double quote and never closes it gets the closing quote at its end."""
-    blocks = re.split(r"(\n\s*\n)", text)
-    return "".join(b + '"' if i % 2 == 0 and b.count('"') % 2 == 1 else b for i, b in enumerate(blocks))
+    """Straight double quotes, per paragraph: a paragraph wrapped whole in quotes is unwrapped (narration, not
+    dialogue); one left open gets its closing quote at the end; a lone stray quote at the end goes."""
+    out = []
+    for i, b in enumerate(re.split(r"(\n\s*\n)", text)):
+        if i % 2 == 0:
+            n = b.count('"')
+            if n == 2 and b.startswith('"') and b.endswith('"'):
+                b = b[1:-1].strip()
+            elif n % 2 == 1:
+                b = b[:-1].rstrip() if b.endswith('"') else b + '"'
+        out.append(b)
+    return "".join(out)
 
 
 def dedupe_sentences(text: str, min_words: int = 4, near: float = 0.96) -> str:
