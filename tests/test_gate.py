@@ -5,7 +5,6 @@ tiny random-weight SDXL provider."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from storygen.gate import actionable, adjust_prompt, gate_keyframe, middle_frame, retry_seed

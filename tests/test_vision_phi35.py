@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from visual_fixtures import TINY_CLIP, tiny_phi35
+from visual_fixtures import TINY_CLIP, tiny_phi35  # noqa: F401 - session fixture
 
 from storygen.config import load_config
 from storygen.errors import ProviderError
