@@ -57,6 +57,13 @@ def test_bad_voice_files(tmp_path: Path, idea_file: Path, script_file: Path):
     line = _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(fake), "-o", str(tmp_path / "a")))
     assert "not a readable audio file" in line
     assert "does not exist" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--voice", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "b")))
+    import numpy as np
+    import soundfile as sf
+
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, (0.3 * np.sin(np.arange(8820) / 10)).astype("float32"), 44100)  # 0.2 s of real audio
+    line = _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(tiny), "-o", str(tmp_path / "c")))
+    assert "only 0.20 s long" in line
 
 
 def test_bad_images_folders(tmp_path: Path, idea_file: Path):
@@ -72,7 +79,46 @@ def test_bad_config_and_stage_names(tmp_path: Path, idea_file: Path):
     assert "Unknown config key" in line and "known keys in [voice]: provider" in line  # brackets survive the console
     assert "Unknown stage" in _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--until", "render", "-o", str(tmp_path / "b")))
     line = _one_line_error(run_cli("make", "an idea", "-c", "writer.provider=gpt5", "--until", "idea", "-o", str(tmp_path / "c")))
-    assert "Unknown writer provider" in line and "llamacpp" in line
+    assert "writer.provider" in line and "gpt5" in line and "llamacpp" in line
+    # values for late stages fail at once, before any work, and create nothing
+    for bad, named in (("captions.style=bogus", "karaoke"), ("render.fps=0", "render.fps"), ("render.preset=bogus", "veryfast"),
+                       ("writer.temperature=nan", "writer.temperature"), ("render.loudness=5", "render.loudness")):
+        line = _one_line_error(run_cli("make", "an idea", "-c", bad, "-o", str(tmp_path / "d")))
+        assert named in line and "Fix:" in line, bad
+    assert not (tmp_path / "d").exists()
+    line = _one_line_error(run_cli("make", "--idea-file", str(idea_file), "--from", "final", "--until", "voice", "-o", str(tmp_path / "e")))
+    assert "--from final comes after --until voice" in line and not (tmp_path / "e").exists()
+
+
+def test_a_failed_input_check_leaves_no_story_behind(tmp_path: Path, idea_file: Path, script_file: Path):
+    out = tmp_path / "e2"
+    assert "does not exist" in _one_line_error(run_cli("make", "x", "-o", str(out), "--script", str(tmp_path / "nofile.txt")))
+    assert "does not exist" in _one_line_error(run_cli("make", "x", "-o", str(out), "--images", str(tmp_path / "noimgs")))
+    assert not out.exists()  # so the corrected command is not refused as "a different idea"
+    line = _one_line_error(run_cli("make", "-o", str(out)))
+    assert "not a story yet" in line and not out.exists()
+
+
+def test_changing_a_storys_script_needs_force(tmp_path: Path, idea_file: Path, script_file: Path):
+    out = tmp_path / "s"
+    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "idea")
+    assert r.returncode == 0, r.stderr
+    other = tmp_path / "other.txt"
+    other.write_text("A different script. It has other words in it.\n")
+    line = _one_line_error(run_cli("make", "-o", str(out), "--script", str(other), "--until", "idea"))
+    assert "already holds a different script" in line and "--force" in line
+    assert (out / "script" / "user_script.txt").read_text() == script_file.read_text().strip() + "\n"
+    r = run_cli("make", "-o", str(out), "--script", str(other), "--until", "idea", "--force")
+    assert r.returncode == 0 and "different script" in (out / "script" / "user_script.txt").read_text()
+
+
+def test_story_folder_names_for_ideas_in_any_script():
+    from storygen.cli import _slug
+
+    a, b, c = _slug("東京の猫"), _slug("🐱🌙"), _slug("Кот в Москве")
+    assert all(x.startswith("story-") for x in (a, b, c)) and len({a, b, c}) == 3
+    assert _slug("東京の猫") == a  # stable, so a re-run finds the same story
+    assert _slug("Un gato en Tokio 🐱") == "un-gato-en-tokio"
 
 
 def test_missing_ffmpeg_is_named(tmp_path: Path, idea_file: Path, script_file: Path):
@@ -85,7 +131,8 @@ def test_missing_ffmpeg_is_named(tmp_path: Path, idea_file: Path, script_file: P
 def test_hostile_idea_is_just_text(tmp_path: Path, monkeypatch):
     # without -o the folder name comes from the idea: it must never become a path or reach a shell
     monkeypatch.chdir(tmp_path)
-    r = run_cli("make", "../../etc/passwd $(touch pwned)", "--until", "idea", "-c", "writer.provider=nope", cwd=tmp_path)
+    r = run_cli("make", "../../etc/passwd $(touch pwned)", "--until", "idea", "-c", "writer.provider=openai",
+                "-c", "writer.base_url=http://127.0.0.1:9/v1", cwd=tmp_path, env={"OPENAI_API_KEY": ""})
     assert r.returncode != 0
     assert not (tmp_path / "pwned").exists()
     made = list((tmp_path / "stories").iterdir())

@@ -45,7 +45,11 @@ def _slug(text: str) -> str:
     ascii_ = norm.encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", ascii_)
     slug = "-".join(words)[:48].strip("-")
-    return slug or "story"
+    if len(slug) < 3:  # an idea in another script (東京の猫, Кот в Москве, emoji): a stable name of its own
+        import hashlib
+
+        slug = f"story-{hashlib.sha256(text.strip().encode()).hexdigest()[:8]}"
+    return slug
 
 
 def _config(config: Path | None, overrides: list[str] | None) -> Config:
@@ -97,7 +101,7 @@ def make(
     Re-running skips every stage whose inputs and settings have not changed. Edit [bold]revised/script.txt[/bold]
     by hand and run again: only what depends on it is redone.
     """
-    from storygen.inputs import stage_user_inputs
+    from storygen.inputs import IDEA_JSON, IDEA_TXT, prepare_user_inputs, stage_user_inputs
     from storygen.progress import JsonReporter, QuietReporter, RichReporter
     from storygen.stages.base import RunOptions
     from storygen.workspace import Story
@@ -113,9 +117,19 @@ def make(
                 raise InputError("No idea and no story folder given.", 'run storygen make "your idea", or storygen make -o DIR to resume.')
             seed_text = idea if idea is not None else idea_file.stem  # type: ignore[union-attr]
             out = Path("stories") / _slug(seed_text)
+        if until_s and from_s and STAGES.index(from_s) > STAGES.index(until_s):
+            raise InputError(f"--from {from_s} comes after --until {until_s}: nothing would run.",
+                             f"use a --from stage at or before {until_s}, or leave --until out.")
         opts = RunOptions(idea=idea, idea_file=idea_file, script_file=script, voice_file=voice, images_dir=images)
+        # every input is read and checked before the story folder is created or touched
+        prepared = prepare_user_inputs(opts, cfg)
+        if idea is None and idea_file is None and not ((out / IDEA_TXT).is_file() or (out / IDEA_JSON).is_file()):
+            raise InputError(f"'{out}' is not a story yet and no idea was given.",
+                             f'pass one: storygen make "your idea" -o {out} (or --idea-file FILE).')
+        if prepared.idea_note and not (json_ or quiet):
+            err.print(f"[yellow]note:[/yellow] {escape(prepared.idea_note)}", highlight=False)
         story = Story.open_or_create(out)
-        stage_user_inputs(story, opts, cfg, force=force)
+        stage_user_inputs(story, opts, cfg, force=force, prepared=prepared)
         reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
         summary, took = _run_story(story, opts, cfg, until_s, from_s, force, reporter)
         final = story.path("final.mp4")

@@ -176,6 +176,7 @@ class Config:
         data = copy.deepcopy(self._data)
         for pair in pairs:
             _apply_override(data, pair)
+        validate(data)
         return Config(data)
 
 
@@ -183,6 +184,71 @@ def mask(secret: str) -> str:
     if not secret:
         return "(not set)"
     return f"{secret[:3]}…{secret[-2:]}" if len(secret) > 8 else "****"
+
+
+X264_NAMES = ("turbo", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+              "placebo")
+#: what each checked key may hold: a tuple of choices, or (low, high) bounds for a number (None = open)
+RULES: dict[str, Any] = {
+    "writer.provider": ("llamacpp", "openai", "transformers"),
+    "writer.temperature": (0.0, 2.0),
+    "writer.max_tokens": (1, 32768),
+    "writer.threads": (0, 256),
+    "voice.provider": ("piper", "elevenlabs"),
+    "voice.target_lufs": (-40.0, -5.0),
+    "voice.pad_start": (0.0, 10.0),
+    "voice.pad_end": (0.0, 10.0),
+    "voice.length_scale": (0.5, 2.0),
+    "captions.style": ("karaoke", "pop", "boxed"),
+    "captions.asr": ("faster-whisper", "whisperx"),
+    "captions.size": (8, 400),
+    "captions.position": (0.0, 1.0),
+    "captions.max_words": (1, 12),
+    "captions.max_chars": (4, 80),
+    "script.target_words": (20, 5000),
+    "script.min_words": (10, 5000),
+    "script.max_words": (10, 5000),
+    "script.max_attempts": (1, 20),
+    "scenes.min_seconds": (0.5, 60.0),
+    "scenes.max_seconds": (0.5, 120.0),
+    "keyframes.provider": ("procedural", "sdxl", "folder"),
+    "keyframes.steps": (1, 500),
+    "clips.provider": ("kenburns", "ltx", "svd"),
+    "vision.provider": ("heuristic", "llava-onevision", "phi35-vision"),
+    "vision.threshold": (0.0, 1.0),
+    "vision.max_tries": (1, 20),
+    "render.width": (16, 8192),
+    "render.height": (16, 8192),
+    "render.fps": (1, 120),
+    "render.crossfade": (0.0, 5.0),
+    "render.preset": X264_NAMES,
+    "render.crf": (0, 51),
+    "render.threads": (0, 256),
+    "render.loudness": (-40.0, -5.0),
+    "render.true_peak": (-20.0, 0.0),
+    "render.duck_ratio": (1.0, 40.0),
+}
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Check choices and ranges up front, so a bad value fails in a second, not after minutes of work."""
+    import math
+
+    for key, rule in RULES.items():
+        sec, name = key.split(".")
+        value = data.get(sec, {}).get(name)
+        if value is None:
+            continue
+        if isinstance(rule[0], str):
+            if str(value).strip().lower() not in rule:
+                raise ConfigError(f"Config key '{key}' is '{value}', which is not one of: {', '.join(rule)}.",
+                                  f"use e.g. -c {key}={DEFAULTS[sec][name]}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"Config key '{key}' wants a number, got '{value}'.", f"use e.g. -c {key}={DEFAULTS[sec][name]}")
+        lo, hi = rule
+        if math.isnan(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"Config key '{key}' is {value}, outside {lo}..{hi}.", f"use e.g. -c {key}={DEFAULTS[sec][name]}")
 
 
 def _coerce(raw: str, like: Any, key: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -75,9 +76,13 @@ def _validate_idea(data: object, where: str) -> StoryIdea:
                          "fix that field, or generate one with `storygen ideas 1 -o idea.json`.") from None
 
 
+def _idea_bytes(idea: StoryIdea) -> bytes:
+    return (json.dumps(idea.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
+
+
 def stage_idea(story: Story, idea: StoryIdea, *, force: bool = False) -> None:
     """Store a ready StoryIdea as the story's input (the idea stage then only checks and copies it)."""
-    data = (json.dumps(idea.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
+    data = _idea_bytes(idea)
     _replace_guard(story, IDEA_JSON, data, force, "idea")
     story.path(IDEA_TXT).unlink(missing_ok=True)
     write_bytes(story.path(IDEA_JSON), data)
@@ -105,54 +110,112 @@ def read_ideas_file(path: Path) -> list[StoryIdea | str | InputError]:
     return out
 
 
-def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: bool = False) -> None:
-    """Copy the user's inputs into the story folder (atomically); refuse to silently replace different ones."""
+@dataclass
+class PreparedInputs:
+    """The user's inputs, read and checked, before anything is written into a story folder."""
+
+    idea_text: str | None = None
+    idea: StoryIdea | None = None
+    idea_note: str | None = None  # e.g. "using idea 1 of 3" for a list from `storygen ideas N`
+    script: str | None = None
+    voice: tuple[str, bytes] | None = None  # (file name, bytes)
+    images: list[Path] | None = None
+
+
+def prepare_user_inputs(opts: RunOptions, cfg: Config) -> PreparedInputs:
+    """Read and check every input the user passed. Raises InputError and writes nothing: a bad input never
+    leaves a half-made story folder behind."""
+    out = PreparedInputs()
     if opts.idea is not None:
-        text = clean_idea(opts.idea, cfg)
-        _replace_guard(story, IDEA_TXT, text.encode(), force, "idea")
-        story.path(IDEA_JSON).unlink(missing_ok=True)
-        write_text(story.path(IDEA_TXT), text)
+        out.idea_text = clean_idea(opts.idea, cfg)
     elif opts.idea_file is not None:
         raw = read_text_file(opts.idea_file, "Idea file")
         data = _parse_idea_json(raw, opts.idea_file)
         if isinstance(data, list) and data:  # a file from `storygen ideas N`: take the best (first) one
+            if len(data) > 1:
+                out.idea_note = f"'{opts.idea_file}' holds {len(data)} ideas: using the first (the best scored)."
             data = data[0]
-        stage_idea(story, _validate_idea(data, f"Idea file '{opts.idea_file}'"), force=force)
-    elif not (story.path(IDEA_TXT).exists() or story.path(IDEA_JSON).exists()):
-        raise InputError("No idea given.", 'pass one: storygen make "your idea" (or --idea-file FILE).')
+        out.idea = _validate_idea(data, f"Idea file '{opts.idea_file}'")
 
     if opts.script_file is not None:
         text = read_text_file(opts.script_file, "Script file")
         if not any(ch.isalpha() for ch in text):
             raise InputError(f"Script file '{opts.script_file}' has no words in it.", "pass a script with spoken words.")
-        write_text(story.path(USER_SCRIPT), text.strip() + "\n")
+        out.script = text.strip() + "\n"
 
     if opts.voice_file is not None:
-        src = opts.voice_file
-        if not src.is_file():
-            raise InputError(f"Voice file '{src}' does not exist or is not a file.", "pass an audio file (wav, mp3, m4a, flac).")
-        try:
-            with open(src, "rb") as fh:
-                fh.read(1)
-        except OSError as e:
-            raise InputError(f"Voice file '{src}' cannot be read ({e.strerror}).", "check the file's permissions.") from None
-        from storygen.media.ffmpeg import probe
-
-        try:
-            info = probe(src)
-        except Exception:  # noqa: BLE001
-            info = None
-        if info is None or not info.has_audio or info.duration <= 0.2:
-            raise InputError(f"Voice file '{src}' is not a readable audio file.", "pass a real recording (wav, mp3, m4a, flac).")
-        dst_dir = story.path(USER_VOICE_DIR)
-        shutil.rmtree(dst_dir, ignore_errors=True)
-        write_bytes(dst_dir / f"voice{src.suffix.lower() or '.audio'}", src.read_bytes())
+        out.voice = (f"voice{opts.voice_file.suffix.lower() or '.audio'}", read_voice_file(opts.voice_file))
 
     if opts.images_dir is not None:
-        copy_images(story, opts.images_dir)
+        out.images = check_images(opts.images_dir)
+    return out
+
+
+def read_voice_file(src: Path) -> bytes:
+    if not src.is_file():
+        raise InputError(f"Voice file '{src}' does not exist or is not a file.", "pass an audio file (wav, mp3, m4a, flac).")
+    try:
+        data = src.read_bytes()
+    except OSError as e:
+        raise InputError(f"Voice file '{src}' cannot be read ({e.strerror}).", "check the file's permissions.") from None
+    from storygen.media.ffmpeg import probe
+
+    try:
+        info = probe(src)
+    except Exception:  # noqa: BLE001
+        info = None
+    if info is None or not info.has_audio:
+        raise InputError(f"Voice file '{src}' is not a readable audio file.", "pass a real recording (wav, mp3, m4a, flac).")
+    if info.duration <= 0.2:
+        raise InputError(f"Voice file '{src}' is only {info.duration:.2f} s long.", "pass the whole narration (a few seconds at least).")
+    return data
+
+
+def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: bool = False,
+                      prepared: PreparedInputs | None = None) -> None:
+    """Copy the user's inputs into the story folder (atomically). A story that already holds a different idea,
+    script, voice or set of images is not changed without ``force``: every check runs before the first write."""
+    p = prepared if prepared is not None else prepare_user_inputs(opts, cfg)
+    if p.idea_text is not None:
+        _replace_guard(story, IDEA_TXT, p.idea_text.encode(), force, "idea")
+    elif p.idea is not None:
+        _replace_guard(story, IDEA_JSON, _idea_bytes(p.idea), force, "idea")
+    elif not (story.path(IDEA_TXT).exists() or story.path(IDEA_JSON).exists()):
+        raise InputError("No idea given.", 'pass one: storygen make "your idea" (or --idea-file FILE).')
+    if p.script is not None:
+        _replace_guard(story, USER_SCRIPT, p.script.encode(), force, "script (--script)")
+    if p.voice is not None:
+        old = user_voice(story)
+        if old is not None and old.read_bytes() != p.voice[1] and not force:
+            raise InputError("This story folder already holds a different voice file (--voice).",
+                             "pass --force to replace it, or choose a new -o folder.")
+    if p.images is not None:
+        old_imgs = user_images(story)
+        if old_imgs and [f.read_bytes() for f in old_imgs] != [f.read_bytes() for f in p.images] and not force:
+            raise InputError("This story folder already holds different images (--images).",
+                             "pass --force to replace them, or choose a new -o folder.")
+    # every check passed: write
+    if p.idea_text is not None:
+        story.path(IDEA_JSON).unlink(missing_ok=True)
+        write_text(story.path(IDEA_TXT), p.idea_text)
+    elif p.idea is not None:
+        stage_idea(story, p.idea, force=True)
+    if p.script is not None:
+        write_text(story.path(USER_SCRIPT), p.script)
+    if p.voice is not None:
+        dst_dir = story.path(USER_VOICE_DIR)
+        shutil.rmtree(dst_dir, ignore_errors=True)
+        write_bytes(dst_dir / p.voice[0], p.voice[1])
+    if p.images is not None:
+        _write_images(story, p.images)
 
 
 def copy_images(story: Story, src: Path) -> list[Path]:
+    return _write_images(story, check_images(src))
+
+
+def check_images(src: Path) -> list[Path]:
+    """The image files of a --images folder, in name order, each checked to open as a big enough picture."""
     from PIL import Image, UnidentifiedImageError
 
     if not src.is_dir():
@@ -168,6 +231,10 @@ def copy_images(story: Story, src: Path) -> list[Path]:
                     raise InputError(f"Image '{f}' is only {im.width}x{im.height}.", "use keyframes at least 512 pixels on the short side.")
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
             raise InputError(f"Image '{f}' is corrupt or not an image ({e.__class__.__name__}).", "replace or remove that file.") from None
+    return files
+
+
+def _write_images(story: Story, files: list[Path]) -> list[Path]:
     dst = story.path(USER_IMAGES_DIR)
     if dst.exists():
         shutil.rmtree(dst)
