@@ -67,18 +67,49 @@ def split_long_sentence(sentence: str, max_words: int) -> list[str]:
     return [sentence]
 
 
+# words English doubles on purpose: grammar ("had had", "that that", "is is"), intensifiers ("very very"),
+# interjections and sounds ("knock knock", "bye bye", "ha ha", "tap tap"); a double of any of these stays
+_KEEP_DOUBLE = frozenset("""
+    had that is do did was were knock bye no yes yeah very so ha haha he hee ho ah aah oh uh um hmm mm la na blah bla
+    tut tsk shh hush chop now there well come far long many much more really too go run quick fast faster hurry
+    bang boom tap drip tick tock thump bump beep ding dong honk click buzz zoom bow wow yum night goody pretty round
+    over again away never please help wait stop hey hello hi okay yay boo choo pom rat tat cha tom tweet meow woof
+    quack baa moo oink hiss crack snap pop flip flop splash drum step closer higher lower down up back deeper louder
+    bad good big little tiny wee teeny old dead gone sorry thank thanks mama papa dada baby
+""".split())
+_DOUBLE_RE = re.compile(r"\b([^\W\d_]+)(\s+)\1\b(?!\s+\1\b)", re.I)
+
+
+def _drop_doubled_words(text: str) -> str:
+    """Remove a word typed twice ("the the" -> "the"). Doubles English uses on purpose stay (``_KEEP_DOUBLE``), and
+    so do runs of three or more ("tap tap tap"), doubles split by punctuation ("Knock, knock") and numbers.
+
+    Runs on the text as written, before numbers are spelled out: "2020" becomes "twenty twenty", which is no typo.
+    """
+    def one(m: re.Match[str]) -> str:
+        word = m.group(1)
+        start = m.start()
+        if word.lower() in _KEEP_DOUBLE:
+            return m.group(0)
+        if re.search(rf"\b{re.escape(word)}\s+$", m.string[:start], re.I):  # the end of a run of three or more
+            return m.group(0)
+        return word
+
+    return _DOUBLE_RE.sub(one, text)
+
+
 def _tidy(sentence: str) -> str:
-    s = re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", sentence, flags=re.I)  # "the the" -> "the"
-    s = re.sub(r"([!?])\1+", r"\1", s)
+    s = re.sub(r"([!?])\1+", r"\1", sentence)
     s = re.sub(r"\s{2,}", " ", s)
     return s.strip()
 
 
 def apply_voice_rules(text: str, max_sentence_words: int = 22) -> str:
-    """The deterministic part of the revision; paragraphs are kept."""
+    """The deterministic part of the revision; paragraphs are kept. Doubled words go first, on the text as written,
+    so that words the number speller writes ("twenty twenty", "nineteen nineteen") are never taken for typos."""
     out = []
     for para in paragraphs(text):
-        para = expand_for_speech(para)
+        para = expand_for_speech(_drop_doubled_words(para))
         sents: list[str] = []
         for s in split_sentences(para):
             sents += split_long_sentence(_tidy(s), max_sentence_words)
@@ -159,5 +190,5 @@ def revise_script(writer: Writer | None, script: str, cfg: Any) -> tuple[str, st
             notes.append(f"LLM rewrite by {c.model} discarded: {n} words, outside {lo_ok}-{hi_ok}.")
     revised = apply_voice_rules(text, max_words)
     notes.insert(0, f"Rules: numbers, money, years, times and abbreviations spelled out; sentences over {max_words} words "
-                    "split; doubled words removed.")
+                    "split; doubled words removed (not intentional ones like \"had had\" or \"knock knock\").")
     return revised, changes_markdown(script, revised, notes), comps
