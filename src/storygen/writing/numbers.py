@@ -169,21 +169,56 @@ def _plain_number(m: re.Match[str]) -> str:
     clean = text.replace(",", "")
     if "." not in clean and "," not in text and len(clean) == 4 and 1100 <= int(clean) <= 2099:
         return year(int(clean))
+    if "." not in clean and "," not in text and len(clean) == 4 and 1000 <= int(clean) <= 2999 and _year_context(m):
+        return year(int(clean))  # "in 1066", "by 2150"
     if "." not in clean and len(clean) > 1 and clean.startswith("0"):
         return " ".join(_ONES[int(d)] for d in clean)  # codes like 007
     return _num(text)
 
 
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+
+
 def expand_for_speech(text: str) -> str:
-    """Spell out numbers, money, percentages, years, times and abbreviations in running text."""
+    """Spell out numbers, money, percentages, years, times and abbreviations in running text.
+
+    A web address left in the text is passed over whole (its query string is not read digit by digit).
+    """
+    out, pos = [], 0
+    for m in _URL_RE.finditer(text):
+        out += [_expand(text[pos:m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out + [_expand(text[pos:])])
+
+
+def _expand(text: str) -> str:
     for pat, rep in _ABBREVIATIONS:
         text = re.sub(pat, rep, text)
+    # months: "Jan. 5th" -> "January fifth", "May 5" -> "May fifth"
+    text = re.sub(rf"\b({'|'.join(_MONTH_ABBR)})\.?(?=\s+\d)", lambda m: _MONTH_ABBR[m.group(1)], text)
+    text = re.sub(rf"\b({'|'.join(_MONTHS)})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?![.,:/°%-]?\d)", _month_day, text)
+    text = re.sub(r"(?<![\w.])−(?=\s?\d)", "-", text)  # a typographic minus sign
     # money: $5, $5.50, $1.2 million, $3k, €20
     text = re.sub(
         rf"(?P<sym>[$€£¥])\s?(?P<amt>{_NUM})(?:\s?(?P<mag>thousand|million|billion|trillion|bn|mm|[kKmMbBtT])\b)?",
         _money, text)
     # percentages: 50%, 3.5 %, 50 percent
     text = re.sub(rf"({_NUM})\s?%", lambda m: f"{_num(m.group(1))} percent", text)
+    # phone numbers, digit by digit: 555-1234, 555-123-4567, (555) 123-4567, +1 555 123 4567
+    text = re.sub(r"(?<![\w+.-])(?:\+(\d{1,3})[\s.-]?|(1)[\s.-])?(?:\((\d{3})\)|(\d{3}))[\s.-]?(\d{3})[\s.-](\d{4})(?![\w-])",
+                  _phone, text)
+    text = re.sub(r"(?<![\w.+-])(\d{3})-(\d{4})(?![\w-])",
+                  lambda m: m.group(0) if m.group(1).endswith("0") and m.group(2).endswith("0") else _phone(m), text)
+    # temperatures and angles: 72°F, -5 °C, 10-15°C, 90°
+    text = re.sub(rf"(?<![\w.])({_NUM})\s?[-–]\s?({_NUM})\s?°\s?([CFK])?(?![A-Za-z])",
+                  lambda m: f"{_num(m.group(1))} to {_degrees(m.group(2), m.group(3))}", text)
+    text = re.sub(rf"(?:(?<![\w.])(-))?(?<![\w.])({_NUM})\s?°\s?([CFK])?(?![A-Za-z])",
+                  lambda m: ("minus " if m.group(1) else "") + _degrees(m.group(2), m.group(3)), text)
+    # fractions and ratios: 1/3, 3/4, 7/10, 24/7, 3:1
+    text = re.sub(r"(?<![\w/.])(\d{1,3})/(\d{1,3})(?![\w/]|[.,]\d)", _fraction, text)
+    text = re.sub(r"(?<![\w:.])(\d{1,2}):(\d)(?![\w:])", lambda m: f"{cardinal(int(m.group(1)))} to {cardinal(int(m.group(2)))}", text)
+    # number signs: #7
+    text = re.sub(r"(?<![\w#&])#\s?(\d+)\b", lambda m: f"number {_num(m.group(1))}", text)
     # decades: the 1980s, the '90s
     text = re.sub(r"\b(1[1-9]|20)(\d)0s\b", lambda m: _decade(int(m.group(1) + m.group(2) + "0")), text)
     text = re.sub(r"'(\d)0s\b", lambda m: _TENS[int(m.group(1))].replace("ty", "ties") if int(m.group(1)) >= 2 else m.group(0), text)
@@ -196,6 +231,77 @@ def expand_for_speech(text: str) -> str:
     # ordinals and plain numbers (with thousands separators and decimals)
     text = re.sub(rf"(?<![\w.])({_NUM})(st|nd|rd|th)?\b", _plain_number, text)
     return text
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_MONTH_ABBR = {"Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June", "Jul": "July",
+               "Aug": "August", "Sept": "September", "Sep": "September", "Oct": "October", "Nov": "November",
+               "Dec": "December"}
+# after "May 5" or "in 1066": words that start a new phrase, so the number was a date or a year, not a count
+_PHRASE_START = frozenset("""
+    and or but at in on of to from by when while as after before until till through during since then so we i you he
+    she it they the a an his her their our my its there was were is had everything nothing something everyone
+    """.split())
+_YEAR_BEFORE = frozenset("in since until till by of from year circa c. around before after during summer winter "
+                         "spring autumn fall early late".split())
+
+
+def _follows_phrase(m: re.Match[str]) -> bool:
+    """True when what follows the match is punctuation, the end, a capital, a year, or a word in _PHRASE_START."""
+    rest = m.string[m.end():]
+    if not rest.strip() or re.match(r"\s*[,.;:!?)\]\"'”’—–-]", rest):
+        return True
+    nxt = re.match(r"\s+([\w.]+)", rest)
+    return bool(nxt) and (nxt.group(1).lower() in _PHRASE_START or nxt.group(1)[0].isupper() or
+                          nxt.group(1).rstrip(".").upper() in ("AD", "BC", "BCE", "CE") or bool(re.fullmatch(r"\d{4}", nxt.group(1))))
+
+
+def _month_day(m: re.Match[str]) -> str:
+    day = int(m.group(2))
+    if not 1 <= day <= 31 or not (_follows_phrase(m) or m.group(0)[-2:] in ("st", "nd", "rd", "th")):
+        return m.group(0)
+    return f"{m.group(1)} {ordinal(day)}"
+
+
+def _year_context(m: re.Match[str]) -> bool:
+    before = m.string[: m.start()].split()
+    prev = before[-1].lower() if before else ""
+    after = re.match(r"\s*(AD|BC|BCE|CE|A\.D\.|B\.C\.)(?!\w)", m.string[m.end():])
+    return bool(after) or (prev in _YEAR_BEFORE and _follows_phrase(m))
+
+
+def _phone(m: re.Match[str]) -> str:
+    groups = [g for g in m.groups() if g]
+    out = ", ".join(" ".join(_ONES[int(d)] for d in g) for g in groups)
+    if m.re.groups == 6 and m.group(1):  # a country code: +1, +44
+        out = "plus " + out
+    return out
+
+
+_SCALE_UNITS = {"C": "Celsius", "F": "Fahrenheit", "K": "kelvin"}
+
+
+def _degrees(amount: str, unit: str | None) -> str:
+    n = _num(amount)
+    return f"{n} {'degree' if n == 'one' else 'degrees'}" + (f" {_SCALE_UNITS[unit]}" if unit else "")
+
+
+def _fraction(m: re.Match[str]) -> str:
+    a, b = int(m.group(1)), int(m.group(2))
+    if (a, b) in ((24, 7), (9, 11), (7, 11)):  # idioms: "24/7", "9/11", "7/11"
+        return f"{cardinal(a)} {cardinal(b)}"
+    if a == b and a in (50, 100):
+        return f"{cardinal(a)}-{cardinal(a)}"
+    if b == 0 or a >= b or b > 20 or b == 10:  # "7/10", "9/10 dentists": a score
+        return f"{cardinal(a)} out of {cardinal(b)}"
+    if b == 2:
+        name = "half" if a == 1 else "halves"
+    elif b == 4:
+        name = "quarter" if a == 1 else "quarters"
+    else:
+        name = ordinal(b) + ("" if a == 1 else "s")
+    return f"{cardinal(a)} {name}"
 
 
 def _range_part(s: str) -> str:

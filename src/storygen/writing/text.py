@@ -31,6 +31,7 @@ def count_words(text: str) -> int:
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "st", "mt", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "no", "ft", "approx",
     "a.m", "p.m", "u.s", "u.k", "inc", "ltd", "co", "ave", "blvd", "rd", "gen", "col", "capt", "sgt", "lt",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }
 _END_RE = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
 
@@ -98,6 +99,8 @@ def remove_emoji(text: str) -> str:
 
 def _paren(m: re.Match[str]) -> str:
     inner = m.group(1).strip()
+    if re.fullmatch(r"\d{3}", inner) and re.match(r"\s?\d{3}[\s.-]\d{4}\b", m.string[m.end():]):
+        return m.group(0)  # a phone area code: (555) 123-4567
     if not inner or _DIRECTION_WORDS.search(inner):
         return " "
     return f", {inner},"
@@ -141,7 +144,7 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
     text = re.sub(r"(\*\*|__|\*|~~|`)", "", text)
     text = re.sub(r"(?<![\w&])_(\w[^_\n]*)_(?!\w)", r"\1", text)
     text = _MARKUP_RE.sub(" ", text)  # <script>, <theme> echoed back from the prompt; HTML/SSML markup
-    text = re.sub(r"(?<!\w)#\w[\w-]*", "", text)  # hashtags
+    text = re.sub(r"(?<!\w)#(?!\d+\b)\w[\w-]*", "", text)  # hashtags (not "#7": a number)
     text = re.sub(r"(?<![\w.])@\w+", "", text)  # handles
     text = remove_emoji(text)
     # tidy spacing and punctuation the removals left behind
