@@ -2,7 +2,9 @@
 
 A stage's key is the hash of its inputs' content, its settings and its code version. If the manifest
 holds the same key and every promised output exists, the stage is skipped. Outputs edited by hand are
-kept (reported as "edited"), and everything downstream of them re-runs because their inputs changed.
+kept (reported as "edited"), also when the stage's own settings or inputs changed (``--from`` or ``--force``
+re-makes them), and everything downstream of them re-runs because their inputs changed. Settings left at
+their defaults are not part of the key.
 """
 
 from __future__ import annotations
@@ -38,9 +40,23 @@ class StageState:
     why: str
 
 
+def _without_defaults(settings: dict[str, Any]) -> dict[str, Any]:
+    """A stage's settings minus config values left at their defaults. A release that adds a config key (with a
+    default that keeps the old behaviour) then does not make every finished story run again; a changed value
+    still does."""
+    from storygen.config import DEFAULTS
+
+    out: dict[str, Any] = {}
+    for name, value in settings.items():
+        if name in DEFAULTS and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in DEFAULTS[name] or DEFAULTS[name][k] != v}
+        out[name] = value
+    return out
+
+
 def stage_key(stage: Stage, ctx: Context) -> tuple[str, dict[str, str], dict[str, Any]]:
     inputs = hash_paths(stage.inputs(ctx), ctx.story.root)
-    settings = stage.settings(ctx)
+    settings = _without_defaults(stage.settings(ctx))
     key = hash_obj({"stage": stage.name, "code": stage.code_version, "inputs": inputs, "settings": settings})
     return key, inputs, settings
 
@@ -53,17 +69,18 @@ def assess(stage: Stage, ctx: Context, manifest: dict[str, Any]) -> StageState:
     if missing:
         return StageState(stage.name, "stale", f"output missing: {missing[0].relative_to(ctx.story.root).as_posix()}")
     key, inputs, settings = stage_key(stage, ctx)
+    now = hash_paths(stage.outputs(ctx), ctx.story.root)
+    edited = sorted(k for k, v in now.items() if entry.get("outputs", {}).get(k) not in (None, v))
     if entry.get("key") != key:
         old_in, old_set = entry.get("inputs", {}), entry.get("settings", {})
         changed = sorted(k for k in set(inputs) | set(old_in) if inputs.get(k) != old_in.get(k))
-        if changed:
-            return StageState(stage.name, "stale", f"input changed: {changed[0]}")
         diff = sorted(k for k in set(settings) | set(old_set) if settings.get(k) != old_set.get(k))
-        if diff:
-            return StageState(stage.name, "stale", f"setting changed: {diff[0]}")
-        return StageState(stage.name, "stale", "stage code changed")
-    now = hash_paths(stage.outputs(ctx), ctx.story.root)
-    edited = sorted(k for k, v in now.items() if entry.get("outputs", {}).get(k) not in (None, v))
+        why = (f"input changed: {changed[0]}" if changed else f"setting changed: {diff[0]}" if diff
+               else "stage code changed")
+        if edited:  # the user's own work is never thrown away for a re-run they did not ask for
+            return StageState(stage.name, "edited",
+                              f"edited by hand: {edited[0]} (kept although {why}; --from {stage.name} re-makes it)")
+        return StageState(stage.name, "stale", why)
     if edited:
         return StageState(stage.name, "edited", f"edited by hand: {edited[0]} (kept)")
     return StageState(stage.name, "done", "up to date")
@@ -87,6 +104,8 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
         manifest = ctx.story.load_manifest()
         forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
         state = assess(stage, ctx, manifest)
+        if not forced and state.state == "edited":
+            stage.check_edited(ctx)  # a hand-edited output must still be usable by the stages after it
         if not forced and state.state in ("done", "edited"):
             emit({"event": "skip", "stage": stage.name, "why": state.why})
             summary[stage.name] = {"ran": False, "why": state.why}

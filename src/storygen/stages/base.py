@@ -66,6 +66,9 @@ class Stage:
     def run(self, ctx: Context) -> StageResult:
         raise NotImplementedError
 
+    def check_edited(self, ctx: Context) -> None:
+        """Called when an output was edited by hand and is kept: raise InputError if it is no longer usable."""
+
 
 def embedded_writer(cfg: Config) -> bool:
     """True when the writer is the small packaged model (too small to storyboard or rewrite well)."""

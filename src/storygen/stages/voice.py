@@ -33,6 +33,21 @@ class VoiceStage(Stage):
     def outputs(self, ctx: Context):
         return [ctx.p("voice/voice.wav"), ctx.p("voice/timings.json"), ctx.p("voice/stats.json")]
 
+    def check_edited(self, ctx: Context) -> None:
+        """voice.wav edited by hand (or damaged): it must still be a real recording."""
+        from storygen.errors import InputError
+        from storygen.media.ffmpeg import probe
+
+        wav = ctx.p("voice/voice.wav")
+        try:
+            info = probe(wav)
+        except Exception:  # noqa: BLE001 - unreadable is the answer
+            info = None
+        if info is None or not info.has_audio or info.duration < 1.0:
+            what = "not readable audio" if info is None or not info.has_audio else f"only {info.duration:.2f} s long"
+            raise InputError(f"voice/voice.wav was changed outside storygen and is {what}.",
+                             "put a good recording back, or run again with --from voice to make the narration anew.")
+
     def run(self, ctx: Context) -> StageResult:
         from storygen.media.audio import decode_to_wav, postprocess
 
