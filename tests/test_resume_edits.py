@@ -53,3 +53,12 @@ def test_config_keys_at_their_defaults_are_not_part_of_a_stage_key(tmp_path: Pat
     assert base == same and base != other
     monkeypatch.setitem(DEFAULTS["script"], "a_new_knob", False)  # a release adds a key with a neutral default
     assert stage_key(ScriptStage(), ctx(load_config(None, [], env={})))[0] == base
+
+
+def test_length_warning_names_the_platforms_a_long_narration_does_not_fit():
+    from storygen.stages.voice import length_warning
+
+    assert length_warning(59.5) is None and length_warning(180.0) is None
+    w = length_warning(415.0)
+    assert "6:55" in w and "YouTube Shorts" in w and "Instagram Reels" in w and "TikTok" not in w
+    assert "TikTok" in length_warning(601.0)

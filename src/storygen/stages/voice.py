@@ -75,7 +75,25 @@ class VoiceStage(Stage):
         words, stats = postprocess(raw, ctx.p("voice/voice.wav"), words, **{k: float(v[k]) for k in POST_KEYS})
         write_json(ctx.p("voice/timings.json"), [w.model_dump() for w in words] if words is not None else None)
         write_json(ctx.p("voice/stats.json"), stats)
-        return StageResult(self.outputs(ctx), provider=provider, version=version, info={"post": stats})
+        info: dict = {"post": stats}
+        warning = length_warning(float(stats.get("duration", 0.0)))
+        if warning:
+            info["warnings"] = [warning]
+        return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
+
+
+#: the longest video each platform takes as a short (seconds)
+PLATFORM_LIMITS = {"YouTube Shorts": 180, "Instagram Reels": 180, "TikTok": 600}
+
+
+def length_warning(seconds: float) -> str | None:
+    """A warning when the narration is longer than some platforms take as a short; None when it fits them all."""
+    too_long = [name for name, limit in PLATFORM_LIMITS.items() if seconds > limit]
+    if not too_long:
+        return None
+    m, s = divmod(int(round(seconds)), 60)
+    return (f"the narration is {m}:{s:02d} long, over the limit of {', '.join(too_long)} "
+            f"({', '.join(f'{PLATFORM_LIMITS[n] // 60} min' for n in too_long)}): shorten the script for those platforms")
 
 
 def load_timings(path) -> list[WordTiming] | None:
