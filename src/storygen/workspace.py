@@ -6,7 +6,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,27 +23,139 @@ MANIFEST_VERSION = 1
 TOP_LEVEL = ("final.mp4", "thumbnail.jpg", "captions.srt", "captions.vtt", "captions.ass", "metadata.json")
 
 
+# ---------------------------------------------------------------- file modes
+def _read_umask_once() -> int:
+    """The umask at import, by setting and restoring it (the only portable way; done once, under a lock)."""
+    with _UMASK_LOCK:
+        old = os.umask(0o077)
+        os.umask(old)
+    return old
+
+
+_UMASK_LOCK = threading.Lock()
+_IMPORT_UMASK = _read_umask_once()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux ``/proc/self/status``), else the one at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _IMPORT_UMASK
+
+
+def default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file: 0o666 less the umask (0o644 with umask 022)."""
+    return 0o666 & ~current_umask()
+
+
+# ---------------------------------------------------------------- temp names and who owns them
+# Temp files and render work folders carry the PID of the process that made them
+# (``.final.<pid>-xxxx.part.mp4``, ``.render-<pid>-xxxx``), so a later run can tell a killed run's
+# leftovers from the live temp files of another run working on the same folder at the same time.
+# Those in use by THIS process are listed in _LIVE (a PID may be reused, e.g. PID 1 in a container).
+_LIVE: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+_PART_PID = re.compile(r"\.(\d+)-[A-Za-z0-9_]+\.part")
+_WORK_PID = re.compile(r"^\.render-(\d+)-")
+#: a temp file or folder without an owner PID (made by an older storygen) that has not changed
+#: for this long is left over from a killed run
+STALE_AFTER_S = 600.0
+
+
+def _key(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def _live(path: Path, on: bool) -> None:
+    with _LIVE_LOCK:
+        (_LIVE.add if on else _LIVE.discard)(_key(path))
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists (or may exist: when in doubt, alive)."""
+    if pid <= 0:
+        return False
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists but belongs to another user
+        return True
+    return True
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = 0.0
+    with contextlib.suppress(OSError):
+        newest = path.stat().st_mtime
+    if path.is_dir():
+        for f in path.rglob("*"):
+            with contextlib.suppress(OSError):
+                newest = max(newest, f.stat().st_mtime)
+    return newest
+
+
+def is_leftover(path: Path, pid: int | None, now: float | None = None) -> bool:
+    """Whether a temp file / work folder owned by ``pid`` (None: unknown owner) is left over from a dead run."""
+    if pid is None or os.name != "posix":
+        return (now if now is not None else time.time()) - _newest_mtime(path) > STALE_AFTER_S
+    if pid == os.getpid():
+        with _LIVE_LOCK:
+            return _key(path) not in _LIVE
+    return not pid_alive(pid)
+
+
 # ---------------------------------------------------------------- atomic writes
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success fsync and rename it into place.
 
-    On any error the temp file is removed, so a reader never sees a half-written file.
+    On any error the temp file is removed, so a reader never sees a half-written file. The file
+    gets the usual mode for a new file (0o666 less the umask), not mkstemp's 0o600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}-", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    _live(tmp_path, True)
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp_path, default_file_mode())
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+    finally:
+        _live(tmp_path, False)
+
+
+@contextlib.contextmanager
+def work_dir(parent: str | os.PathLike[str], prefix: str = ".render-") -> Iterator[Path]:
+    """A temp folder ``<prefix><pid>-xxxx`` in ``parent``, removed on exit.
+
+    If the process is killed, the folder stays; ``cleanup_partials`` (run when a story is opened)
+    removes it once its owner process is gone, and never while that process still runs.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    d = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+    _live(d, True)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        _live(d, False)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -96,13 +211,31 @@ def hash_paths(paths: list[Path], root: Path) -> dict[str, str]:
 
 
 def cleanup_partials(folder: Path) -> int:
-    """Remove temp files left by a killed run (``.name.xxxx.part.ext``). Returns how many."""
+    """Remove what a killed run left: temp files (``.name.<pid>-xxxx.part.ext``) and render work
+    folders (``.render-<pid>-xxxx``) whose owner process is gone. Returns how many.
+
+    Temp files and folders of a run still going on (another process on the same story) are kept;
+    ones without an owner PID (older versions) go when they have not changed for STALE_AFTER_S
+    (folders) or at once (temp files, as before).
+    """
     n = 0
-    if folder.is_dir():
-        for f in folder.rglob(".*.part*"):
-            if f.is_file():
-                f.unlink(missing_ok=True)
-                n += 1
+    if not folder.is_dir():
+        return 0
+    now = time.time()
+    for d in sorted(folder.rglob(".render-*")):
+        if not d.is_dir() or not d.exists():
+            continue
+        m = _WORK_PID.match(d.name)
+        if is_leftover(d, int(m.group(1)) if m else None, now):
+            shutil.rmtree(d, ignore_errors=True)
+            n += 1
+    for f in folder.rglob(".*.part*"):
+        if not f.is_file() or any(p.startswith(".render-") for p in f.relative_to(folder).parts[:-1]):
+            continue  # a work folder's files go with the folder
+        m = _PART_PID.search(f.name)
+        if m is None or is_leftover(f, int(m.group(1)), now):
+            f.unlink(missing_ok=True)
+            n += 1
     return n
 
 
