@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +15,8 @@ import pytest
 import soundfile as sf
 from PIL import Image, ImageDraw
 
-from storygen.errors import MediaError
-from storygen.media.ffmpeg import ffmpeg_exe, probe, run_ffmpeg
+from storygen.errors import InputError, MediaError
+from storygen.media.ffmpeg import MediaInfo, ffmpeg_exe, probe, run_ffmpeg
 from storygen.media.fonts import caption_font
 from storygen.media.music import generate_music_bed, mood_family
 from storygen.media.render import (
@@ -23,8 +28,10 @@ from storygen.media.render import (
     plan_timeline,
     prepare_audio,
     render,
+    verify_output,
 )
 from storygen.media.thumbnail import make_thumbnail, pick_strongest
+from storygen.workspace import cleanup_partials
 
 FPS = 30
 
@@ -219,6 +226,146 @@ def test_failed_render_leaves_no_file(tmp_path):
     assert "\n" not in str(e.value)
     assert not (tmp_path / "out" / "final.mp4").exists()
     assert [p.name for p in (tmp_path / "out").iterdir()] == []
+
+
+# ------------------------------------------------------------------ the result is checked before it replaces final.mp4
+def _small_job(tmp_path: Path, voice: Path, out: Path, **kw) -> RenderJob:
+    still = _still(tmp_path / "k.png", 4, size=(400, 700))
+    return RenderJob(segments=[Segment("kenburns", still, 1.0, {"zoom_from": 1.0, "zoom_to": 1.1})], voice_wav=voice,
+                     ass_path=None, fonts_dir=None, out_path=out, music=None, width=270, height=480, preset="ultrafast", **kw)
+
+
+def test_verify_output_wants_the_voice_length():
+    job = RenderJob(segments=[], voice_wav=Path("v.wav"), ass_path=None, fonts_dir=None, out_path=Path("o.mp4"), music=None,
+                    min_duration=1.0)
+    good = MediaInfo(duration=3.52, has_video=True, has_audio=True, fps=30.0, video_frames=105)
+    assert verify_output(good, 3.5, job, 105) == pytest.approx(3.5)
+    assert verify_output(replace(good, video_frames=107), 3.5, job, 105)  # two frames off: still fine
+    with pytest.raises(MediaError, match="narration lasts 3.50 s"):
+        verify_output(replace(good, video_frames=108), 3.5, job, 105)  # three frames short of the plan
+    with pytest.raises(MediaError, match="only 0.03 s long"):
+        verify_output(replace(good, duration=0.03, video_frames=1), 3.5, job, 105)
+    with pytest.raises(MediaError, match="narration lasts"):
+        verify_output(replace(good, duration=9.0), 3.5, job, 105)  # the sound runs on past the picture
+    with pytest.raises(MediaError, match="no sound"):
+        verify_output(replace(good, has_audio=False), 3.5, job, 105)
+
+
+def test_a_wrong_render_never_replaces_final_mp4(tmp_path, monkeypatch):
+    import storygen.media.render as render_mod
+
+    out = tmp_path / "story" / "final.mp4"
+    out.parent.mkdir()
+    out.write_bytes(b"the good video from before")
+    real = render_mod.probe
+
+    def short_result(path):  # the muxed file comes out one frame long
+        info = real(path)
+        return replace(info, duration=0.03, video_frames=1) if ".part" in Path(path).name else info
+
+    monkeypatch.setattr(render_mod, "probe", short_result)
+    voice = _voice(tmp_path / "v.wav", 1.5, [(0.1, 1.3)])
+    with pytest.raises(MediaError, match=r"only 0\.03 s long .*narration lasts 1\.50 s"):
+        render(_small_job(tmp_path, voice, out, min_duration=1.0))
+    assert out.read_bytes() == b"the good video from before"
+    assert [p.name for p in out.parent.iterdir()] == ["final.mp4"]
+
+
+def test_damaged_or_silent_voice_is_refused(tmp_path):
+    out = tmp_path / "story" / "final.mp4"
+    cut = _voice(tmp_path / "cut.wav", 5.0, [(0.2, 4.8)])
+    with open(cut, "r+b") as fh:  # truncate -s 1000: the header survives, 0.02 s of samples
+        fh.truncate(1000)
+    with pytest.raises(InputError, match="lasts only 0.02 s.*looks damaged"):
+        render(_small_job(tmp_path, cut, out, min_duration=1.0))
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(22050 * 2, np.float32), 22050, subtype="PCM_16")
+    with pytest.raises(InputError, match="silent"):
+        render(_small_job(tmp_path, silent, out, min_duration=1.0, min_voice_lufs=-50.0))
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_final_stage_refuses_a_damaged_voice(tmp_path):
+    from storygen.config import load_config
+    from storygen.stages.base import Context, RunOptions
+    from storygen.stages.final import FinalStage
+    from storygen.workspace import Story
+
+    story = Story.open_or_create(tmp_path / "story")
+    voice = _voice(story.root / "voice.wav", 5.0, [(0.2, 4.8)])
+    (story.root / "voice").mkdir()
+    voice = voice.rename(story.root / "voice" / "voice.wav")
+    with open(voice, "r+b") as fh:
+        fh.truncate(1000)
+    ctx = Context(story=story, cfg=load_config(env={}), options=RunOptions())
+    with pytest.raises(InputError) as e:
+        FinalStage().run(ctx)
+    assert "only 0.02 s long" in str(e.value) and "voice file looks damaged" in str(e.value)
+    assert "--from voice" in str(e.value) and isinstance(e.value, InputError)
+    assert not (story.root / "final.mp4").exists()
+
+
+# ------------------------------------------------------------------ killed runs
+def test_render_work_folder_is_owned_and_kept_while_the_story_is_opened_again(tmp_path):
+    out = tmp_path / "story" / "final.mp4"
+    voice = _voice(tmp_path / "v.wav", 1.5, [(0.1, 1.3)])
+    seen: list[str] = []
+
+    def progress(f: float) -> None:
+        if not seen and f < 1.0:  # mid-render: another run opens the same story and cleans up
+            seen.extend(p.name for p in out.parent.iterdir() if p.name.startswith(".render-"))
+            cleanup_partials(out.parent)
+
+    res = render(_small_job(tmp_path, voice, out), on_progress=progress)
+    assert len(seen) == 1 and seen[0].startswith(f".render-{os.getpid()}-")
+    assert probe(res.path).duration == pytest.approx(1.5, abs=0.1)
+    assert [p.name for p in out.parent.iterdir()] == ["final.mp4"]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_ffmpeg_dies_with_a_killed_parent():
+    code = ("from storygen.media.ffmpeg import run_ffmpeg\n"
+            "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '120', '-f', 'null', '-'])\n")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    kids: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not kids and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+            kids = _children(parent.pid)
+        assert kids, "ffmpeg did not start"
+        parent.send_signal(signal.SIGKILL)  # as kill -9 of `storygen make`
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(k) for k in kids), "ffmpeg kept running after its parent was killed"
+    finally:
+        parent.kill()
+        for k in kids:
+            if _running(k):
+                os.kill(k, signal.SIGKILL)
 
 
 def test_plan_timeline_sums_exactly():

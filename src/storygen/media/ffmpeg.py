@@ -7,11 +7,13 @@ points at another binary.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,44 @@ def ffmpeg_exe() -> str:
     return exe
 
 
+def _load_prctl():
+    """libc's ``prctl`` on Linux (resolved once, in the parent), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the forked child
+    """``preexec_fn``: the kernel SIGKILLs the child when its parent dies (killed with -9 included),
+    so an orphaned ffmpeg does not keep encoding into a folder nobody will read.
+
+    The signal follows the parent THREAD that started the child; run_ffmpeg waits for its child in
+    that same thread, so that thread outlives it. If the parent died before prctl ran, exit at once.
+    """
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def child_process_options() -> dict:
+    """Extra ``subprocess.Popen`` options for a child that must not outlive this process (Linux; else none)."""
+    if _PRCTL is None:
+        return {}
+    parent = os.getpid()
+    return {"preexec_fn": lambda: _die_with_parent(parent)}
+
+
 _DISK_FULL = re.compile(r"No space left on device|ENOSPC|File too large|Disk quota exceeded", re.I)
 
 
@@ -57,7 +97,8 @@ def run_ffmpeg(
         cmd += ["-progress", "pipe:1", "-nostats"]
     cmd += [os.fspath(a) for a in args]
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                                **child_process_options())
     except OSError as e:
         raise MediaError(f"Could not start ffmpeg ({e.strerror}).", "reinstall imageio-ffmpeg or set STORYGEN_FFMPEG.") from e
     import threading

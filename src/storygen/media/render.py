@@ -11,10 +11,13 @@ Passes (all with the ffmpeg from imageio-ffmpeg, argument lists only):
    ``crop`` with float expressions rounded once in output space: no integer-source-pixel zoompan
    jitter), ``xfade``s the scenes, burns the captions with libass and encodes with libx264, muxing
    the finished audio as AAC, ``+faststart``, BT.709 tags;
-4. verification (audio only): ebur128 integrated loudness and true peak of the final file.
+4. verification: ebur128 integrated loudness and true peak of the final file, and its length
+   (frames and container) against the narration's (``verify_output``).
 
-The final file is written to a temp name beside ``out_path`` and renamed into place, so a
-killed or failed render (disk full included) never leaves a half-written ``final.mp4``.
+The final file is written to a temp name beside ``out_path`` and renamed into place only after
+the checks pass, so a killed or failed render (disk full included) never leaves a half-written
+or wrong ``final.mp4``. The work files live in a ``.render-<pid>-xxxx`` folder beside it, which a
+later run removes if this process was killed (``workspace.cleanup_partials``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +33,8 @@ from pathlib import Path
 from typing import Literal
 
 from storygen.errors import InputError, MediaError
-from storygen.media.ffmpeg import probe, run_ffmpeg
-from storygen.workspace import atomic_path
+from storygen.media.ffmpeg import MediaInfo, probe, run_ffmpeg
+from storygen.workspace import atomic_path, work_dir
 
 AUDIO_RATE = 48000
 #: limiter ceiling below the requested true peak: AAC encoding adds a little overshoot
@@ -66,6 +68,10 @@ class RenderJob:
     true_peak: float = -1.0
     music_gain_db: float = -14.0
     duck_ratio: float = 8.0
+    #: refuse a narration (and so a video) shorter than this many seconds
+    min_duration: float = 0.0
+    #: refuse a narration quieter than this (integrated LUFS): a silent voice track; None: no check
+    min_voice_lufs: float | None = None
 
 
 @dataclass(frozen=True)
@@ -421,7 +427,34 @@ def _check_inputs(job: RenderJob) -> float:
     info = probe(job.voice_wav)
     if not info.has_audio or info.duration <= 0:
         raise InputError(f"The narration '{job.voice_wav}' has no audio.", "pass a WAV with the spoken narration.")
+    if info.duration < job.min_duration:
+        raise InputError(f"The narration '{job.voice_wav}' lasts only {info.duration:.2f} s, too short for a video "
+                         f"(at least {job.min_duration:g} s): the file looks damaged or cut short.",
+                         "re-make the voice, or replace the file with the complete narration.")
     return info.duration
+
+
+def verify_output(info: MediaInfo, voice_seconds: float, job: RenderJob, total_frames: int) -> float:
+    """Check a rendered file against the narration; return its picture length in seconds.
+
+    The picture must hold the planned frames (the narration's length, to the frame) and the file as
+    a whole must last as long as the narration, within two frames plus AAC framing.
+    """
+    if not info.has_video or not info.has_audio:
+        raise MediaError("The rendered video has no " + ("picture." if not info.has_video else "sound."),
+                         "run the same command again; finished stages are kept.")
+    frame = 1.0 / job.fps
+    picture = info.video_frames * frame if info.video_frames else info.duration
+    if picture < job.min_duration:
+        raise MediaError(f"The final video is only {picture:.2f} s long (the narration lasts {voice_seconds:.2f} s).",
+                         "run the same command again; if it happens again, re-make the voice.")
+    tolerance = 2 * frame + 1e-6
+    off_picture = abs(picture - total_frames * frame) > tolerance or abs(picture - voice_seconds) > tolerance
+    if off_picture or abs(info.duration - voice_seconds) > tolerance + 0.05:
+        raise MediaError(f"The final video lasts {picture:.2f} s (file {info.duration:.2f} s) but the narration lasts "
+                         f"{voice_seconds:.2f} s: the render went wrong.",
+                         "run the same command again; if it happens again, re-make the voice.")
+    return picture
 
 
 #: our own x264 preset names -> (x264 preset, extra x264-params)
@@ -530,8 +563,7 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
     out_path = Path(job.out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     passes = 0
-    with tempfile.TemporaryDirectory(prefix=".render-", dir=out_path.parent) as tmp:
-        work = Path(tmp)
+    with work_dir(out_path.parent, ".render-") as work:
         # the audio passes (decode, duck, mix, loudness) run while ffmpeg encodes the picture
         with ThreadPoolExecutor(max_workers=1) as pool:
             audio = pool.submit(prepare_audio, job, duration, work)
@@ -539,8 +571,11 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
             run_ffmpeg(build_video_args(job, plan, xf, total_frames, None, picture), what="Rendering the final video",
                        duration=duration, on_progress=(lambda f: on_progress(0.9 * f)) if on_progress else None)
             passes += 1
-            audio_wav, n, _stats = audio.result()
+            audio_wav, n, stats = audio.result()
             passes += n
+        if job.min_voice_lufs is not None and stats["voice_lufs"] < job.min_voice_lufs:
+            raise InputError(f"The narration '{job.voice_wav}' is silent ({stats['voice_lufs']:.0f} LUFS): "
+                             "the file looks damaged.", "re-make the voice, or replace the file with the spoken narration.")
         with atomic_path(out_path) as part:
             run_ffmpeg(["-i", picture, "-i", audio_wav, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
                         "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-movflags", "+faststart", "-f", "mp4", part],
@@ -548,8 +583,9 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
             passes += 1
             lufs, tp = measure_loudness(part)
             passes += 1
+            info = probe(part)
+            verify_output(info, duration, job, total_frames)  # a wrong file never replaces final.mp4
     if on_progress:
         on_progress(1.0)
-    info = probe(out_path)
     return RenderResult(path=out_path, duration=info.duration, seconds=time.perf_counter() - t0,
                         loudness=lufs, true_peak=tp, passes=passes, frames=total_frames)

@@ -16,6 +16,10 @@ from storygen.workspace import read_json, write_bytes, write_json
 
 CAPTION_COPIES = {"captions.srt": "captions/captions.srt", "captions.vtt": "captions/captions.vtt",
                   "captions.ass": "captions/captions.ass"}
+#: a short shorter than this is a damaged narration, not a video
+MIN_SECONDS = 1.0
+#: a narration quieter than this (integrated LUFS) is silence, not speech
+MIN_VOICE_LUFS = -50.0
 RENDER_KEYS = ("width", "height", "fps", "crossfade", "preset", "crf", "loudness", "true_peak", "music",
                "music_gain_db", "duck_ratio")
 
@@ -53,12 +57,16 @@ class FinalStage(Stage):
         from storygen.media.render import RenderJob, Segment, render
         from storygen.media.thumbnail import make_thumbnail, pick_strongest
 
+        voice = ctx.p("voice/voice.wav")
+        total = probe(voice).duration
+        if total < MIN_SECONDS:  # before minutes of rendering: the result could only be as short
+            raise InputError(f"The final video would be only {total:.2f} s long: the voice (voice/voice.wav) lasts "
+                             f"{total:.2f} s, so the voice file looks damaged.",
+                             "put a good recording back, or run again with --from voice to make the narration anew.")
         idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
         plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
         clips = read_json(ctx.p("clips/clips.json"))["clips"]
         r = ctx.cfg.section("render")
-        voice = ctx.p("voice/voice.wav")
-        total = probe(voice).duration
         xf = float(r["crossfade"])
         # each segment but the last runs on for one crossfade into the next; sum - (n-1)*xf == voice length
         segments = []
@@ -78,8 +86,10 @@ class FinalStage(Stage):
             out_path=ctx.p("final.mp4"), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
             crossfade=xf, preset=str(r["preset"]), crf=int(r["crf"]), threads=int(r["threads"]),
             loudness=float(r["loudness"]), true_peak=float(r["true_peak"]), music_gain_db=float(r["music_gain_db"]),
-            duck_ratio=float(r["duck_ratio"]),
+            duck_ratio=float(r["duck_ratio"]), min_duration=MIN_SECONDS, min_voice_lufs=MIN_VOICE_LUFS,
         )
+        # render() checks its result (length against the voice's, to a frame or two; a voice track
+        # that is not silent) before it renames it to final.mp4: a wrong video never replaces a good one
         result = render(job, on_progress=lambda f: ctx.progress(0.05 + 0.9 * f, "rendering"))
 
         keyframes = [ctx.p(f"keyframes/scene_{s.index:02d}.png") for s in plan.scenes]
