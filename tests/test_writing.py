@@ -15,7 +15,7 @@ from storygen.models import StoryIdea
 from storygen.providers.registry import clear_cache, get_provider
 from storygen.workspace import write_text
 from storygen.writing import (
-    cardinal, changes_markdown, clean_script, condense_idea, count_words, expand_for_speech, generate_idea,
+    apply_voice_rules, cardinal, changes_markdown, clean_script, condense_idea, count_words, expand_for_speech, generate_idea,
     generate_ideas, ordinal, revise_script, split_long_sentence, split_sentences, strip_audio_tags, trim_to_range,
     write_script, year,
 )
@@ -298,3 +298,86 @@ def test_ideas_fan_out_as_one_batch_with_distinct_angles_and_retry_only_the_bad_
     first = w.batches[0]
     assert len(set(first)) == 4 and all("the sea" in p and "story." in p for p in first)  # one angle each
     assert "JSON" in w.batches[1][0] and len(comps) == 5
+
+
+# ----------------------------------------------------------------------------- QA: doubled words, years, symbols
+
+
+def test_voice_rules_keep_every_year_and_legitimate_doubles():
+    for y in range(1100, 2100):
+        assert apply_voice_rules(f"In {y} we left.") == f"In {year(y)} we left.", y
+    assert apply_voice_rules("In 2024 we left.") == "In twenty twenty-four we left."
+    assert apply_voice_rules("In 2020, in 1919 and in 2005.") == "In twenty twenty, in nineteen nineteen and in two thousand five."
+    for keep in ("She had had enough.", "He knew that that was wrong.", "Knock knock, who is there?", "Bye bye, she said.",
+                 "No no, not that one.", "It was very very cold.", "It was so so dark.", "Ha ha, very funny.",
+                 "Knock, knock.", "Tap tap tap went the rain."):
+        assert apply_voice_rules(keep) == keep
+    assert apply_voice_rules("She found the the bottle and and ran.") == "She found the bottle and ran."
+    assert apply_voice_rules("The The bottle was green.") == "The bottle was green."
+
+
+@pytest.mark.parametrize("raw,spoken", [
+    ("Call 555-1234 now.", "Call five five five, one two three four now."),
+    ("Call 555-123-4567 or +1 (555) 123-4567.",
+     "Call five five five, one two three, four five six seven or plus one, five five five, one two three, four five six seven."),
+    ("Pages 500-1500 were torn.", "Pages five hundred to fifteen hundred were torn."),
+    ("About 1/3 of them, then 3/4, then 1/2 and 2/3.", "About one third of them, then three quarters, then one half and two thirds."),
+    ("She scored 7/10 and worked 24/7 after 9/11.", "She scored seven out of ten and worked twenty-four seven after nine eleven."),
+    ("Dial 1-800-555-1234.", "Dial one, eight zero zero, five five five, one two three four."),
+    ("The odds were 3:1.", "The odds were three to one."),
+    ("It was 72°F outside.", "It was seventy-two degrees Fahrenheit outside."),
+    ("It was -5 °C, then −5 °C, then 1°.", "It was minus five degrees Celsius, then minus five degrees Celsius, then one degree."),
+    ("He wore #7 on his back.", "He wore number seven on his back."),
+    ("It happened in 1066, long ago.", "It happened in ten sixty-six, long ago."),
+    ("There were 1066 of them.", "There were one thousand sixty-six of them."),
+    ("On Jan. 5th, 2024 and Feb. 29 we met.", "On January fifth, twenty twenty-four and February twenty-ninth we met."),
+    ("See https://x.com/a?id=42&x=1 for 2 days.", "See https://x.com/a?id=42&x=1 for two days."),
+])
+def test_expand_for_speech_symbols_phones_fractions(raw, spoken):
+    assert expand_for_speech(raw) == spoken
+
+
+def test_clean_script_keeps_number_signs_and_phone_area_codes():
+    assert clean_script("He wore #7, called (555) 123-4567 (softly). #storytime") == "He wore #7, called (555) 123-4567."
+    assert apply_voice_rules(clean_script("Call (555) 123-4567.")) == "Call five five five, one two three, four five six seven."
+
+
+def test_sentence_splitter_does_not_break_at_month_abbreviations():
+    assert split_sentences("We met on Jan. 5th, 2024! It rained.") == ["We met on Jan. 5th, 2024!", "It rained."]
+    assert apply_voice_rules("We met on Jan. 5th, 2024!") == "We met on January fifth, twenty twenty-four!"
+
+
+def test_user_script_is_cleaned_and_the_original_kept(tmp_path):
+    from storygen.inputs import USER_SCRIPT
+    from storygen.stages.base import Context, RunOptions
+    from storygen.stages.script import ScriptStage
+    from storygen.workspace import Story
+
+    story = Story.open_or_create(tmp_path / "s")
+    raw = ("# The Lighthouse\n\n**Narrator:** The *old* keeper climbed the stairs.\n- He found a bottle.\n"
+           "- Inside was a note. (pause)\n[whispers] He smiled and said \"Hello!\" #shorts @friend\n")
+    write_text(story.path(USER_SCRIPT), raw)
+    ctx = Context(story, load_config(env={}), RunOptions())
+    stage = ScriptStage()
+    res = stage.run(ctx)
+    out = story.path("script/script.txt").read_text()
+    assert out == ("The old keeper climbed the stairs.\nHe found a bottle.\nInside was a note.\n"
+                   "He smiled and said \"Hello!\"\n")
+    assert story.path(USER_SCRIPT).read_text() == raw  # the user's copy is untouched
+    removed = " ".join(res.info["removed"])
+    for gone in ("# The Lighthouse", "**Narrator:**", "(pause)", "#shorts", "@friend", "[whispers]"):
+        assert gone in removed, gone
+    assert res.info["words"] == count_words(out)
+    # ElevenLabs reads audio tags: they stay for that voice
+    ctx11 = Context(story, load_config(overrides=["voice.provider=elevenlabs"], env={}), RunOptions())
+    assert stage.settings(ctx11) != stage.settings(ctx)
+    stage.run(ctx11)
+    assert "[whispers] He smiled" in story.path("script/script.txt").read_text()
+    # hard-wrapped lines are joined, not taken for a title; a script cleaning would empty is kept as it was
+    write_text(story.path(USER_SCRIPT), "The old keeper climbed\nthe stairs slowly.\nHe stopped.\n")
+    stage.run(ctx)
+    assert story.path("script/script.txt").read_text() == "The old keeper climbed the stairs slowly.\nHe stopped.\n"
+    write_text(story.path(USER_SCRIPT), "# Only a heading\n")
+    res = stage.run(ctx)
+    assert story.path("script/script.txt").read_text() == "Only a heading\n"
+    assert res.info.get("warnings")

@@ -13,6 +13,7 @@ from storygen.workspace import write_text
 
 class ReviseStage(Stage):
     name = "revised"
+    code_version = "2"  # 2: doubled words removed before numbers are spelled out (years like 2024 were cut short)
 
     def inputs(self, ctx: Context):
         return [ctx.p("script/script.txt")]
