@@ -61,6 +61,15 @@ def stage_key(stage: Stage, ctx: Context) -> tuple[str, dict[str, str], dict[str
     return key, inputs, settings
 
 
+def _same_as_legacy(stage: Stage, entry: dict[str, Any], inputs: dict[str, str], settings: dict[str, Any]) -> bool:
+    """A manifest entry written before default settings were left out of keys (its key hashed every setting):
+    it still counts as up to date when the same code made it from the same inputs, and its settings differ from
+    today's only by values at their defaults, so stories made before do not all run again."""
+    old_set = entry.get("settings", {})
+    legacy = hash_obj({"stage": stage.name, "code": stage.code_version, "inputs": entry.get("inputs", {}), "settings": old_set})
+    return legacy == entry.get("key") and entry.get("inputs", {}) == inputs and _without_defaults(old_set) == settings
+
+
 def assess(stage: Stage, ctx: Context, manifest: dict[str, Any]) -> StageState:
     entry = manifest.get("stages", {}).get(stage.name)
     if not entry:
@@ -71,6 +80,8 @@ def assess(stage: Stage, ctx: Context, manifest: dict[str, Any]) -> StageState:
     key, inputs, settings = stage_key(stage, ctx)
     now = hash_paths(stage.outputs(ctx), ctx.story.root)
     edited = sorted(k for k, v in now.items() if entry.get("outputs", {}).get(k) not in (None, v))
+    if entry.get("key") != key and _same_as_legacy(stage, entry, inputs, settings):
+        key = entry["key"]
     if entry.get("key") != key:
         old_in, old_set = entry.get("inputs", {}), entry.get("settings", {})
         changed = sorted(k for k in set(inputs) | set(old_in) if inputs.get(k) != old_in.get(k))
