@@ -55,9 +55,14 @@ def read_text_file(path: Path, what: str) -> str:
 
 def _replace_guard(story: Story, rel: str, new: bytes, force: bool, what: str) -> None:
     cur = story.path(rel)
-    if cur.exists() and cur.read_bytes() != new and not force:
-        raise InputError(f"This story folder already holds a different {what}.",
-                         "pass --force to replace it, or choose a new -o folder.")
+    _refuse_different([cur] if cur.exists() else [], [new], force, f"a different {what}")
+
+
+def _refuse_different(current: list[Path], new: list[bytes], force: bool, what: str, it: str = "it") -> None:
+    """A story that already holds input files (``current``) keeps them unless the new ones are the same or
+    ``force`` is given."""
+    if current and not force and [f.read_bytes() for f in current] != new:
+        raise InputError(f"This story folder already holds {what}.", f"pass --force to replace {it}, or choose a new -o folder.")
 
 
 def _parse_idea_json(raw: str, path: Path):
@@ -158,16 +163,13 @@ def read_voice_file(src: Path) -> bytes:
         data = src.read_bytes()
     except OSError as e:
         raise InputError(f"Voice file '{src}' cannot be read ({e.strerror}).", "check the file's permissions.") from None
-    from storygen.media.ffmpeg import probe
+    from storygen.media.ffmpeg import audio_seconds
 
-    try:
-        info = probe(src)
-    except Exception:  # noqa: BLE001
-        info = None
-    if info is None or not info.has_audio:
+    seconds = audio_seconds(src)
+    if seconds is None:
         raise InputError(f"Voice file '{src}' is not a readable audio file.", "pass a real recording (wav, mp3, m4a, flac).")
-    if info.duration <= 0.2:
-        raise InputError(f"Voice file '{src}' is only {info.duration:.2f} s long.", "pass the whole narration (a few seconds at least).")
+    if seconds <= 0.2:
+        raise InputError(f"Voice file '{src}' is only {seconds:.2f} s long.", "pass the whole narration (a few seconds at least).")
     return data
 
 
@@ -186,14 +188,10 @@ def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: boo
         _replace_guard(story, USER_SCRIPT, p.script.encode(), force, "script (--script)")
     if p.voice is not None:
         old = user_voice(story)
-        if old is not None and old.read_bytes() != p.voice[1] and not force:
-            raise InputError("This story folder already holds a different voice file (--voice).",
-                             "pass --force to replace it, or choose a new -o folder.")
-    if p.images is not None:
-        old_imgs = user_images(story)
-        if old_imgs and [f.read_bytes() for f in old_imgs] != [f.read_bytes() for f in p.images] and not force:
-            raise InputError("This story folder already holds different images (--images).",
-                             "pass --force to replace them, or choose a new -o folder.")
+        _refuse_different([old] if old else [], [p.voice[1]], force, "a different voice file (--voice)")
+    old_imgs = user_images(story) if p.images is not None else []
+    if old_imgs:  # the new images are only read when there are old ones to compare with
+        _refuse_different(old_imgs, [f.read_bytes() for f in p.images], force, "different images (--images)", it="them")
     # every check passed: write
     if p.idea_text is not None:
         story.path(IDEA_JSON).unlink(missing_ok=True)

@@ -145,6 +145,15 @@ class MediaInfo:
     video_frames: int = 0
 
 
+def audio_seconds(path: str | os.PathLike[str]) -> float | None:
+    """How long the audio in ``path`` lasts, or None when the file cannot be read or holds no audio."""
+    try:
+        info = probe(path)
+    except Exception:  # noqa: BLE001 - unreadable is the answer
+        return None
+    return info.duration if info.has_audio else None
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read a media file's streams with PyAV (the bundled ffmpeg ships no ffprobe)."""
     import av

@@ -12,12 +12,11 @@ from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import ScenePlan, StoryIdea
 from storygen.stages.base import Context, Stage, StageResult
+from storygen.stages.voice import MIN_SECONDS  # a narration shorter than this is damaged, and so the video
 from storygen.workspace import read_json, write_bytes, write_json
 
 CAPTION_COPIES = {"captions.srt": "captions/captions.srt", "captions.vtt": "captions/captions.vtt",
                   "captions.ass": "captions/captions.ass"}
-#: a short shorter than this is a damaged narration, not a video
-MIN_SECONDS = 1.0
 #: a narration quieter than this (integrated LUFS) is silence, not speech
 MIN_VOICE_LUFS = -50.0
 RENDER_KEYS = ("width", "height", "fps", "crossfade", "preset", "crf", "loudness", "true_peak", "music",

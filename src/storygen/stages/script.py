@@ -18,8 +18,9 @@ CLEANING = 1  # bump when clean_user_script changes what it writes (user scripts
 
 
 def _keeps_tags(ctx: Context) -> bool:
-    """ElevenLabs reads [whispers]-style audio tags; every other voice would say them, so they go."""
-    return ctx.cfg.get("voice.provider") == "elevenlabs"
+    from storygen.writing.text import voice_reads_tags
+
+    return voice_reads_tags(ctx.cfg.get("voice.provider"))
 
 
 def _unwrap(text: str) -> str:

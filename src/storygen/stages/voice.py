@@ -14,6 +14,10 @@ from storygen.workspace import read_json, write_json
 POST_KEYS = ("target_lufs", "pad_start", "pad_end", "max_pause")
 
 
+#: a narration shorter than this is a damaged file, not a voice-over (checked here and by the final cut)
+MIN_SECONDS = 1.0
+
+
 class VoiceStage(Stage):
     name = "voice"
 
@@ -36,15 +40,11 @@ class VoiceStage(Stage):
     def check_edited(self, ctx: Context) -> None:
         """voice.wav edited by hand (or damaged): it must still be a real recording."""
         from storygen.errors import InputError
-        from storygen.media.ffmpeg import probe
+        from storygen.media.ffmpeg import audio_seconds
 
-        wav = ctx.p("voice/voice.wav")
-        try:
-            info = probe(wav)
-        except Exception:  # noqa: BLE001 - unreadable is the answer
-            info = None
-        if info is None or not info.has_audio or info.duration < 1.0:
-            what = "not readable audio" if info is None or not info.has_audio else f"only {info.duration:.2f} s long"
+        seconds = audio_seconds(ctx.p("voice/voice.wav"))
+        if seconds is None or seconds < MIN_SECONDS:
+            what = "not readable audio" if seconds is None else f"only {seconds:.2f} s long"
             raise InputError(f"voice/voice.wav was changed outside storygen and is {what}.",
                              "put a good recording back, or run again with --from voice to make the narration anew.")
 
@@ -60,11 +60,12 @@ class VoiceStage(Stage):
             words, provider, version = None, "file", ""
         else:
             from storygen.writing import strip_audio_tags
+            from storygen.writing.text import voice_reads_tags
 
             idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
             voice = get_provider("voice", ctx.cfg)
             text = ctx.p("revised/script.txt").read_text(encoding="utf-8")
-            if voice.name != "elevenlabs":
+            if not voice_reads_tags(voice.name):
                 text = strip_audio_tags(text)
             ctx.progress(0.1, f"speaking with {voice.name}")
             speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender,

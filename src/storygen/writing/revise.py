@@ -13,7 +13,8 @@ from storygen.providers.writer.base import Completion, Writer
 from storygen.writing.numbers import expand_for_speech
 from storygen.writing.prompts import render
 from storygen.writing.script import TOKENS_PER_WORD, _script_cfg, drop_unfinished, trim_to_range
-from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences
+from storygen.writing.text import (AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences,
+                                   voice_reads_tags)
 
 MAX_TAGS = 6
 
@@ -162,7 +163,7 @@ def revise_script(writer: Writer | None, script: str, cfg: Any) -> tuple[str, st
     """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions)."""
     max_words = int(cfg.get("revise.max_sentence_words", 22)) if cfg is not None else 22
     use_llm = bool(cfg.get("revise.llm", False)) if cfg is not None else False
-    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and cfg.get("voice.provider") == "elevenlabs")
+    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and voice_reads_tags(cfg.get("voice.provider")))
     _, lo, hi, _ = _script_cfg(cfg)
     comps: list[Completion] = []
     notes: list[str] = []

@@ -94,10 +94,6 @@ def insert_before_ending(text: str, addition: str) -> str:
     return join_paragraphs([addition, text])
 
 
-def _truthy(v: Any) -> bool:
-    return v is True or str(v).strip().lower() in ("1", "true", "yes", "on")
-
-
 def _voice_line(idea: StoryIdea, cfg: Any) -> str:
     return render("script_first_person" if idea.narration == "first_person" else "script_narrator", cfg)
 
@@ -143,7 +139,7 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
     ask = int(round(target * bias / 10.0)) * 10
     comps: list[Completion] = []
     beats: list[str] = []
-    if cfg is not None and _truthy(cfg.get("script.outline", False)):
+    if cfg is not None and bool(cfg.get("script.outline", False)):  # a bool key: -c and TOML give True/False
         beats, c = outline(writer, idea, cfg)
         comps.append(c)
     planned = len(comps)  # the outline call does not count against script.max_attempts

@@ -10,6 +10,12 @@ AUDIO_TAGS = (
     "whispers", "sighs", "laughs", "laughs softly", "chuckles", "exhales", "gasps", "excited", "curious",
     "sarcastic", "crying", "nervous", "sad", "calm", "serious", "mischievously", "pause", "short pause",
 )
+
+
+def voice_reads_tags(voice_provider: str | None) -> bool:
+    """Whether a voice provider performs [whispers]-style audio tags (ElevenLabs v3); every other voice would
+    read them out, so they are stripped or never written for it."""
+    return voice_provider == "elevenlabs"
 _TAG_RE = re.compile(r"\[\s*([A-Za-z][A-Za-z ]{0,30}?)\s*\]")
 
 
