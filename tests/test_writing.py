@@ -274,6 +274,7 @@ class Batched:
     forwards each conversation to the real openai writer, and records how the prompts were grouped."""
 
     batched = True
+    length_bias = 1.0
 
     def __init__(self, inner):
         self.inner, self.version, self.name, self.batches = inner, inner.version, "batched", []

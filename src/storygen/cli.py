@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from storygen import layout as L
 from storygen import __version__
 from storygen.config import Config, load_config
 from storygen.errors import InputError, StoryGenError
@@ -132,7 +133,7 @@ def make(
         stage_user_inputs(story, opts, cfg, force=force, prepared=prepared)
         reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
         summary, took = _run_story(story, opts, cfg, until_s, from_s, force, reporter)
-        final = story.path("final.mp4")
+        final = story.path(L.FINAL)
         if json_:
             print(json.dumps({"event": "finished", "story": str(story.root), "final": str(final) if final.exists() else None,
                               "seconds": round(took, 2), "ran": [k for k, v in summary.items() if v["ran"]]}))
@@ -222,7 +223,7 @@ def batch(
                 opts = RunOptions()
             reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
             _, row["seconds"] = _run_story(story, opts, cfg, until_s, None, force, reporter)
-            final = story.path("final.mp4")
+            final = story.path(L.FINAL)
             row["final"] = str(final) if final.exists() and until_s in (None, "final") else None
             if quiet and row["final"]:
                 print(row["final"])
@@ -313,7 +314,7 @@ def _status_many(folders: list[Path], cfg: Config, json_: bool) -> None:
         states = story_status(Context(story=story, cfg=cfg, options=RunOptions()))
         done = [s for s in states if s.state in ("done", "edited")]
         todo = next((s for s in states if s.state not in ("done", "edited")), None)
-        final = story.path("final.mp4")
+        final = story.path(L.FINAL)
         rows.append({"story": str(folder), "done": len(done), "stages": len(states),
                      "next": todo.name if todo else None, "why": todo.why if todo else "",
                      "final": str(final) if final.exists() and todo is None else None})

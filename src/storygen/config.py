@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from storygen.errors import ConfigError
+from storygen.providers import catalog  # data only: the registered backend names
+from storygen.providers.catalog import COMPILE_MODES
 
 DEFAULTS: dict[str, Any] = {
     "writer": {
@@ -71,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "scenes": {"planner": "auto", "count": 0, "min_seconds": 4.0, "max_seconds": 9.0},
     "keyframes": {
-        "provider": "procedural",  # procedural | sdxl | folder
+        "provider": "procedural",  # procedural | sdxl
         "model": "stabilityai/stable-diffusion-xl-base-1.0",
         "refiner": "",
         "steps": 30,
@@ -189,18 +191,17 @@ def mask(secret: str) -> str:
 X264_NAMES = ("turbo", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
               "placebo")
 #: what each checked key may hold: a tuple of choices, or (low, high) bounds for a number (None = open)
+#: provider choices come from the registry's table (storygen.providers.catalog), the one list of backends
 RULES: dict[str, Any] = {
-    "writer.provider": ("llamacpp", "openai", "transformers"),
+    **catalog.choices(),
     "writer.temperature": (0.0, 2.0),
     "writer.max_tokens": (1, 32768),
     "writer.threads": (0, 256),
-    "voice.provider": ("piper", "elevenlabs"),
     "voice.target_lufs": (-40.0, -5.0),
     "voice.pad_start": (0.0, 10.0),
     "voice.pad_end": (0.0, 10.0),
     "voice.length_scale": (0.5, 2.0),
     "captions.style": ("karaoke", "pop", "boxed"),
-    "captions.asr": ("faster-whisper", "whisperx"),
     "captions.size": (8, 400),
     "captions.position": (0.0, 1.0),
     "captions.max_words": (1, 12),
@@ -211,10 +212,9 @@ RULES: dict[str, Any] = {
     "script.max_attempts": (1, 20),
     "scenes.min_seconds": (0.5, 60.0),
     "scenes.max_seconds": (0.5, 120.0),
-    "keyframes.provider": ("procedural", "sdxl", "folder"),
+    "keyframes.compile": COMPILE_MODES,
     "keyframes.steps": (1, 500),
-    "clips.provider": ("kenburns", "ltx", "svd"),
-    "vision.provider": ("heuristic", "llava-onevision", "phi35-vision"),
+    "clips.compile": COMPILE_MODES,
     "vision.threshold": (0.0, 1.0),
     "vision.max_tries": (1, 20),
     "render.width": (16, 8192),

@@ -12,14 +12,24 @@ from pydantic import ValidationError
 
 from storygen.config import Config
 from storygen.errors import InputError
+from storygen.layout import IDEA_INPUT_JSON as IDEA_JSON
+from storygen.layout import IDEA_INPUT_TXT as IDEA_TXT
+from storygen.layout import USER_IMAGES_DIR, USER_SCRIPT, USER_VOICE_DIR
 from storygen.models import StoryIdea
-from storygen.stages.base import RunOptions
 from storygen.workspace import Story, write_bytes, write_text
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
-IDEA_TXT, IDEA_JSON = "idea/input.txt", "idea/input.json"
-USER_SCRIPT = "script/user_script.txt"
-USER_VOICE_DIR, USER_IMAGES_DIR = "voice/user", "keyframes/user"
+
+
+@dataclass
+class RunOptions:
+    """What the user passed for this run (sticky ones are copied into the story)."""
+
+    idea: str | None = None
+    idea_file: Path | None = None
+    script_file: Path | None = None
+    voice_file: Path | None = None
+    images_dir: Path | None = None
 
 
 def clean_idea(text: str, cfg: Config) -> str:

@@ -25,12 +25,14 @@ from storygen.stages.revise import ReviseStage
 from storygen.stages.scenes import ScenesStage
 from storygen.stages.script import ScriptStage
 from storygen.stages.voice import VoiceStage
-from storygen.workspace import STAGES, hash_obj, hash_paths
+from storygen.layout import STAGES
+from storygen.workspace import hash_obj, hash_paths
 
 Event = dict[str, Any]
 
 ALL_STAGES: tuple[Stage, ...] = (IdeaStage(), ScriptStage(), ReviseStage(), VoiceStage(), CaptionsStage(), ScenesStage(),
                                  KeyframesStage(), ClipsStage(), FinalStage())
+assert tuple(s.name for s in ALL_STAGES) == STAGES, "the stage classes must follow storygen.layout.STAGES"
 
 
 @dataclass(frozen=True)

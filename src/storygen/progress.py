@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-LABELS = {"idea": "Idea", "script": "Script", "revised": "Revision", "voice": "Voice-over", "captions": "Captions",
-          "scenes": "Scene plan", "keyframes": "Keyframes", "clips": "Motion", "final": "Final cut"}
+from storygen.layout import LABELS
 
 
 class JsonReporter:

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from storygen import layout
 from storygen.errors import InputError
+from storygen.layout import MANIFEST, STAGES, TOP_LEVEL  # noqa: F401 - re-exported for callers
 
-STAGES = ("idea", "script", "revised", "voice", "captions", "scenes", "keyframes", "clips", "final")
-MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-TOP_LEVEL = ("final.mp4", "thumbnail.jpg", "captions.srt", "captions.vtt", "captions.ass", "metadata.json")
 
 
 # ---------------------------------------------------------------- file modes
@@ -253,7 +252,8 @@ class Story:
         return self.root / stage
 
     def path(self, rel: str) -> Path:
-        return self.root / rel
+        """A file or folder of the story, named by its ``storygen.layout`` constant (anything else is a bug)."""
+        return self.root / layout.check(rel)
 
     @property
     def manifest_path(self) -> Path:

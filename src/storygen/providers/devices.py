@@ -1,18 +1,16 @@
-"""Device choice, dtypes, a VRAM check before loading, and one shared model cache per process.
+"""Device choice, dtypes and a VRAM check before loading. Loaded models are held by the current
+``lifecycle.ModelHost`` (``load_once`` / ``forget`` are its short names for provider code).
 
 Heavy imports (torch) happen inside the functions so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from storygen.errors import ConfigError, ProviderError
-
-_CACHE: dict[Any, Any] = {}
-_LOCK = threading.RLock()
+from storygen.providers import lifecycle
 
 
 def pick_device(pref: str = "auto") -> str:
@@ -80,32 +78,16 @@ def check_vram(needed_gb: float, what: str, smaller_option: str, device: str = "
 
 
 def load_once(key: Any, factory: Callable[[], Any]) -> Any:
-    """Return the object cached under ``key``, building it with ``factory()`` the first time.
+    """The model held under ``key`` by the current ModelHost, built with ``factory()`` the first time.
 
-    One model loaded once serves every scene of a run (and every provider instance that asks for it).
+    One model loaded once serves every scene of a run, and every story of a worker.
     """
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    obj = factory()
-    with _LOCK:
-        return _CACHE.setdefault(key, obj)
+    return lifecycle.current().load(key, factory)
 
 
 def forget(key: Any | None = None) -> None:
-    """Drop one cached model (or all) and release GPU memory."""
-    with _LOCK:
-        if key is None:
-            _CACHE.clear()
-        else:
-            _CACHE.pop(key, None)
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001
-        pass
+    """Release one held model (or all, as after an out-of-memory error) and free GPU memory."""
+    lifecycle.current().forget(key)
 
 
 def is_oom(exc: BaseException) -> bool:

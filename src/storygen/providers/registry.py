@@ -1,56 +1,30 @@
 """Name -> backend lookup. Imports are lazy so `storygen --help` stays instant and a missing extra
-gives a clear message instead of an ImportError at start-up."""
+gives a clear message instead of an ImportError at start-up.
+
+``get_provider("voice", cfg)`` is typed per capability (it returns a ``Voice``), and the instance is held by the
+current ``lifecycle.ModelHost``: loaded once, shared by the stories of a process or worker, released by ``close()``.
+``provider_class`` gives the class without building it, for capabilities a stage needs before any model loads.
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
+from storygen.providers import lifecycle
+from storygen.providers.catalog import REGISTRY, SECTION
 
-# capability -> name -> "module:attr"; attr is a factory taking (settings: dict, cfg: Config)
-REGISTRY: dict[str, dict[str, str]] = {
-    "writer": {
-        "llamacpp": "storygen.providers.writer.llamacpp:LlamaCppWriter",
-        "openai": "storygen.providers.writer.openai_chat:OpenAIWriter",
-        "transformers": "storygen.providers.writer.hf_transformers:TransformersWriter",
-    },
-    "voice": {
-        "piper": "storygen.providers.voice.piper_tts:PiperVoice",
-        "elevenlabs": "storygen.providers.voice.elevenlabs:ElevenLabsVoice",
-    },
-    "asr": {
-        "faster-whisper": "storygen.providers.asr.faster_whisper_asr:FasterWhisperASR",
-        "whisperx": "storygen.providers.asr.whisperx_asr:WhisperXASR",
-    },
-    "images": {
-        "procedural": "storygen.providers.images.procedural:ProceduralImages",
-        "sdxl": "storygen.providers.images.sdxl:SDXLImages",
-    },
-    "motion": {
-        "kenburns": "storygen.providers.motion.kenburns:KenBurnsMotion",
-        "ltx": "storygen.providers.motion.ltx:LTXMotion",
-        "svd": "storygen.providers.motion.svd:SVDMotion",
-    },
-    "vision": {
-        "heuristic": "storygen.providers.vision.heuristic:HeuristicJudge",
-        "llava-onevision": "storygen.providers.vision.llava_onevision:LlavaOneVisionJudge",
-        "phi35-vision": "storygen.providers.vision.phi35_vision:Phi35VisionJudge",
-    },
-}
+if TYPE_CHECKING:
+    from storygen.providers.asr.base import ASR
+    from storygen.providers.images.base import ImageGenerator
+    from storygen.providers.motion.base import MotionGenerator
+    from storygen.providers.vision.base import VisionJudge
+    from storygen.providers.voice.base import Voice
+    from storygen.providers.writer.base import Writer
 
-# which config section picks each capability, and with which key
-SECTION = {
-    "writer": ("writer", "provider"),
-    "voice": ("voice", "provider"),
-    "asr": ("captions", "asr"),
-    "images": ("keyframes", "provider"),
-    "motion": ("clips", "provider"),
-    "vision": ("vision", "provider"),
-}
-
-_CACHE: dict[tuple[str, str, str], Any] = {}
+__all__ = ["REGISTRY", "SECTION", "clear_cache", "get_provider", "provider_class", "provider_name"]
 
 
 def provider_name(capability: str, cfg: Config) -> str:
@@ -58,22 +32,19 @@ def provider_name(capability: str, cfg: Config) -> str:
     return str(cfg.get(f"{sec}.{key}"))
 
 
-def get_provider(capability: str, cfg: Config, name: str | None = None) -> Any:
-    """Build (once per process and settings) the backend named in config for ``capability``.
-
-    One loaded model serves every scene of a run: instances are cached by name and settings.
-    """
+def _entry(capability: str, cfg: Config, name: str | None) -> tuple[str, str]:
     name = name or provider_name(capability, cfg)
     table = REGISTRY[capability]
     if name not in table:
         sec, key = SECTION[capability]
         raise ConfigError(f"Unknown {capability} provider '{name}'.", f"set {sec}.{key} to one of: {', '.join(table)}")
-    sec, _ = SECTION[capability]
-    settings = cfg.section(sec)
-    key = (capability, name, repr(sorted((k, repr(v)) for k, v in settings.items())))
-    if key in _CACHE:
-        return _CACHE[key]
-    mod_name, attr = table[name].split(":")
+    return name, table[name]
+
+
+def provider_class(capability: str, cfg: Config, name: str | None = None) -> type:
+    """The backend class configured for ``capability``, imported but not built (no model is loaded)."""
+    name, target = _entry(capability, cfg, name)
+    mod_name, attr = target.split(":")
     try:
         module = importlib.import_module(mod_name)
     except ImportError as e:
@@ -81,14 +52,36 @@ def get_provider(capability: str, cfg: Config, name: str | None = None) -> Any:
             f"The {capability} provider '{name}' needs a package that is not installed ({e.name}).",
             f"pip install 'storygen[{_extra_for(name)}]'",
         ) from e
-    instance = getattr(module, attr)(settings, cfg)
-    _CACHE[key] = instance
-    return instance
+    return getattr(module, attr)
+
+
+@overload
+def get_provider(capability: Literal["writer"], cfg: Config, name: str | None = None) -> Writer: ...
+@overload
+def get_provider(capability: Literal["voice"], cfg: Config, name: str | None = None) -> Voice: ...
+@overload
+def get_provider(capability: Literal["asr"], cfg: Config, name: str | None = None) -> ASR: ...
+@overload
+def get_provider(capability: Literal["images"], cfg: Config, name: str | None = None) -> ImageGenerator: ...
+@overload
+def get_provider(capability: Literal["motion"], cfg: Config, name: str | None = None) -> MotionGenerator: ...
+@overload
+def get_provider(capability: Literal["vision"], cfg: Config, name: str | None = None) -> VisionJudge: ...
+
+
+def get_provider(capability: str, cfg: Config, name: str | None = None) -> Any:
+    """The backend named in config for ``capability``, built once per settings by the current ModelHost."""
+    name, _ = _entry(capability, cfg, name)
+    sec, _ = SECTION[capability]
+    settings = cfg.section(sec)
+    key = ("provider", capability, name, repr(sorted((k, repr(v)) for k, v in settings.items())))
+    return lifecycle.current().load(key, lambda: provider_class(capability, cfg, name)(settings, cfg))
 
 
 def clear_cache() -> None:
-    _CACHE.clear()
+    """Release every provider and model the current ModelHost holds."""
+    lifecycle.current().forget()
 
 
 def _extra_for(name: str) -> str:
-    return {"openai": "cloud", "whisperx": "whisperx"}.get(name, "gpu")
+    return {"openai": "cloud", "openai-images": "cloud", "whisperx": "whisperx"}.get(name, "gpu")

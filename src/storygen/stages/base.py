@@ -12,18 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from storygen.config import Config
+from storygen.inputs import RunOptions
+from storygen.models import WordTiming
+from storygen.providers import registry
 from storygen.workspace import Story
 
+__all__ = ["Context", "RunOptions", "Stage", "StageResult", "MIN_SECONDS", "load_timings", "usage_info", "voice_reads_tags",
+           "wants_writer", "writer_is_small", "writer_settings"]
 
-@dataclass
-class RunOptions:
-    """What the user passed on the command line for this run (sticky ones are copied into the story)."""
-
-    idea: str | None = None
-    idea_file: Path | None = None
-    script_file: Path | None = None
-    voice_file: Path | None = None
-    images_dir: Path | None = None
+#: a narration shorter than this is a damaged file, not a voice-over (checked by the voice and final stages)
+MIN_SECONDS = 1.0
 
 
 @dataclass
@@ -70,16 +68,23 @@ class Stage:
         """Called when an output was edited by hand and is kept: raise InputError if it is no longer usable."""
 
 
-def embedded_writer(cfg: Config) -> bool:
-    """True when the writer is the small packaged model (too small to storyboard or rewrite well)."""
-    return cfg.get("writer.provider") == "llamacpp" and not cfg.get("writer.model")
+def writer_is_small(cfg: Config) -> bool:
+    """True when the configured writer is too small to storyboard or rewrite well (its ``small`` capability),
+    decided without loading it."""
+    return bool(registry.provider_class("writer", cfg).small(cfg.section("writer")))
+
+
+def voice_reads_tags(cfg: Config) -> bool:
+    """Whether the configured voice performs [whispers]-style audio tags (its ``reads_audio_tags`` capability);
+    every other voice would read them out, so they are stripped or never written for it."""
+    return bool(registry.provider_class("voice", cfg).reads_audio_tags)
 
 
 def wants_writer(cfg: Config, value: object) -> bool:
     """Resolve an "auto" / true / false switch that decides whether a stage asks the writer."""
     v = str(value).strip().lower()
     if v == "auto":
-        return not embedded_writer(cfg)
+        return not writer_is_small(cfg)
     return v in ("1", "true", "yes", "on", "writer", "llm")
 
 
@@ -94,3 +99,18 @@ def usage_info(completions: list[Any]) -> dict[str, Any]:
         "cost_usd": round(sum(cost), 6) if cost else None,
         "model": completions[-1].model if completions else "",
     }
+
+
+def writer_settings(ctx: Context) -> dict:
+    """The writer settings that decide what it writes (not how long it may take)."""
+    s = ctx.cfg.public_section("writer")
+    s.pop("timeout", None), s.pop("max_retries", None), s.pop("threads", None), s.pop("gpu_layers", None)
+    return s
+
+
+def load_timings(path: Path) -> list[WordTiming] | None:
+    """The voice's word timings (voice/timings.json), or None when the voice engine gave none."""
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return None if data is None else [WordTiming.model_validate(w) for w in data]

@@ -3,10 +3,10 @@ ASR with word timestamps aligned back onto the script. Writes words.json, SRT (w
 
 from __future__ import annotations
 
+from storygen import layout as L
 from storygen.media.ffmpeg import probe
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult
-from storygen.stages.voice import load_timings
+from storygen.stages.base import Context, Stage, StageResult, load_timings
 
 STYLE_KEYS = ("style", "font", "size", "primary_color", "highlight_color", "outline_color", "outline", "position", "max_words", "max_chars")
 
@@ -15,25 +15,25 @@ class CaptionsStage(Stage):
     name = "captions"
 
     def inputs(self, ctx: Context):
-        return [ctx.p("revised/script.txt"), ctx.p("voice/voice.wav"), ctx.p("voice/timings.json")]
+        return [ctx.p(L.REVISED), ctx.p(L.VOICE), ctx.p(L.TIMINGS)]
 
     def settings(self, ctx: Context):
         c = ctx.cfg.public_section("captions")
         s = {"style": {k: c[k] for k in STYLE_KEYS}, "render": {k: ctx.cfg.get(f"render.{k}") for k in ("width", "height")}}
-        if load_timings(ctx.p("voice/timings.json")) is None:
+        if load_timings(ctx.p(L.TIMINGS)) is None:
             s["asr"] = {k: c[k] for k in ("asr", "asr_model", "compute_type", "vad_filter")}
         return s
 
     def outputs(self, ctx: Context):
-        return [ctx.p(f"captions/{n}") for n in ("words.json", "captions.srt", "phrases.srt", "captions.vtt", "captions.ass")]
+        return [ctx.p(n) for n in (L.WORDS, L.CAPTIONS_SRT, L.PHRASES_SRT, L.CAPTIONS_VTT, L.CAPTIONS_ASS)]
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.captions.align import align_to_audio, alignment_report
         from storygen.captions.formats import write_ass, write_srt, write_vtt, write_words_json
 
-        script = ctx.p("revised/script.txt").read_text(encoding="utf-8")
-        wav = ctx.p("voice/voice.wav")
-        words = load_timings(ctx.p("voice/timings.json"))
+        script = ctx.p(L.REVISED).read_text(encoding="utf-8")
+        wav = ctx.p(L.VOICE)
+        words = load_timings(ctx.p(L.TIMINGS))
         info: dict = {}
         provider = "voice"
         version = ""
@@ -51,11 +51,11 @@ class CaptionsStage(Stage):
         duration = probe(wav).duration
         words = [w.model_copy(update={"start": min(w.start, duration), "end": min(w.end, duration)}) for w in words]
         c = ctx.cfg.section("captions")
-        write_words_json(words, ctx.p("captions/words.json"))
-        write_srt(words, ctx.p("captions/captions.srt"), mode="word")
-        write_srt(words, ctx.p("captions/phrases.srt"), mode="phrase", max_words=int(c["max_words"]) + 3)
-        write_vtt(words, ctx.p("captions/captions.vtt"))
-        write_ass(words, ctx.p("captions/captions.ass"), style={k: c[k] for k in STYLE_KEYS},
+        write_words_json(words, ctx.p(L.WORDS))
+        write_srt(words, ctx.p(L.CAPTIONS_SRT), mode="word")
+        write_srt(words, ctx.p(L.PHRASES_SRT), mode="phrase", max_words=int(c["max_words"]) + 3)
+        write_vtt(words, ctx.p(L.CAPTIONS_VTT))
+        write_ass(words, ctx.p(L.CAPTIONS_ASS), style={k: c[k] for k in STYLE_KEYS},
                   width=int(ctx.cfg.get("render.width")), height=int(ctx.cfg.get("render.height")))
         info.update(words=len(words), duration=round(duration, 3))
         return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storygen import layout as L
 from storygen.models import ScenePlan
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult
@@ -15,29 +16,29 @@ class ClipsStage(Stage):
     name = "clips"
 
     def inputs(self, ctx: Context):
-        return [ctx.p("scenes/scenes.json"), ctx.p("keyframes")]
+        return [ctx.p(L.SCENES), ctx.p(L.KEYFRAMES_DIR)]
 
     def settings(self, ctx: Context):
         return {"clips": ctx.cfg.public_section("clips"), "vision": ctx.cfg.public_section("vision")}
 
     def outputs(self, ctx: Context):
-        return [ctx.p("clips/clips.json")]
+        return [ctx.p(L.CLIPS)]
 
     def run(self, ctx: Context) -> StageResult:
-        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
+        plan = ScenePlan.model_validate(read_json(ctx.p(L.SCENES)))
         motion = get_provider("motion", ctx.cfg)
-        out_dir = ctx.p("clips")
+        out_dir = ctx.p(L.CLIPS_DIR)
         out_dir.mkdir(parents=True, exist_ok=True)
         clips = []
         judge = get_provider("vision", ctx.cfg)
         v = ctx.cfg.section("vision")
         for i, scene in enumerate(plan.scenes):
             ctx.progress(i / len(plan.scenes), f"scene {i + 1}/{len(plan.scenes)}")
-            clip, verdicts = _animate_gated(motion, judge, ctx.p(f"keyframes/scene_{scene.index:02d}.png"), scene, out_dir,
+            clip, verdicts = _animate_gated(motion, judge, ctx.p(L.keyframe(scene.index)), scene, out_dir,
                                             threshold=float(v["threshold"]), max_tries=int(v["max_tries"]))
             clips.append({"scene": scene.index, "kind": clip.kind, "path": _rel(clip.path, ctx.story.root),
                           "duration": round(clip.duration, 4), "move": clip.move, "verdicts": verdicts})
-        write_json(ctx.p("clips/clips.json"), {"provider": motion.name, "clips": clips})
+        write_json(ctx.p(L.CLIPS), {"provider": motion.name, "clips": clips})
         return StageResult(self.outputs(ctx), provider=motion.name, version=motion.version, info={"clips": len(clips)})
 
 

@@ -7,16 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from storygen import layout as L
 from storygen import __version__
 from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import ScenePlan, StoryIdea
-from storygen.stages.base import Context, Stage, StageResult
-from storygen.stages.voice import MIN_SECONDS  # a narration shorter than this is damaged, and so the video
+from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
 from storygen.workspace import read_json, write_bytes, write_json
 
-CAPTION_COPIES = {"captions.srt": "captions/captions.srt", "captions.vtt": "captions/captions.vtt",
-                  "captions.ass": "captions/captions.ass"}
 #: a narration quieter than this (integrated LUFS) is silence, not speech
 MIN_VOICE_LUFS = -50.0
 RENDER_KEYS = ("width", "height", "fps", "crossfade", "preset", "crf", "loudness", "true_peak", "music",
@@ -37,9 +35,9 @@ class FinalStage(Stage):
     name = "final"
 
     def inputs(self, ctx: Context):
-        ins = [ctx.p("idea/idea.json"), ctx.p("scenes/scenes.json"), ctx.p("clips"), ctx.p("keyframes"),
-               ctx.p("voice/voice.wav"), ctx.p("captions/captions.ass"), ctx.p("captions/captions.srt"),
-               ctx.p("captions/captions.vtt")]
+        ins = [ctx.p(L.IDEA), ctx.p(L.SCENES), ctx.p(L.CLIPS_DIR), ctx.p(L.KEYFRAMES_DIR),
+               ctx.p(L.VOICE), ctx.p(L.CAPTIONS_ASS), ctx.p(L.CAPTIONS_SRT),
+               ctx.p(L.CAPTIONS_VTT)]
         m = music_source(ctx)
         return ins + ([m] if m else [])
 
@@ -48,7 +46,7 @@ class FinalStage(Stage):
         return {"render": {k: r[k] for k in RENDER_KEYS}, "providers": _providers(ctx)}
 
     def outputs(self, ctx: Context):
-        return [ctx.p(n) for n in ("final.mp4", "thumbnail.jpg", "captions.srt", "captions.vtt", "captions.ass", "metadata.json")]
+        return [ctx.p(n) for n in L.TOP_LEVEL]
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.media.fonts import caption_font
@@ -56,15 +54,15 @@ class FinalStage(Stage):
         from storygen.media.render import RenderJob, Segment, render
         from storygen.media.thumbnail import make_thumbnail, pick_strongest
 
-        voice = ctx.p("voice/voice.wav")
+        voice = ctx.p(L.VOICE)
         total = probe(voice).duration
         if total < MIN_SECONDS:  # before minutes of rendering: the result could only be as short
             raise InputError(f"The final video would be only {total:.2f} s long: the voice (voice/voice.wav) lasts "
                              f"{total:.2f} s, so the voice file looks damaged.",
                              "put a good recording back, or run again with --from voice to make the narration anew.")
-        idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
-        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
-        clips = read_json(ctx.p("clips/clips.json"))["clips"]
+        idea = StoryIdea.model_validate(read_json(ctx.p(L.IDEA)))
+        plan = ScenePlan.model_validate(read_json(ctx.p(L.SCENES)))
+        clips = read_json(ctx.p(L.CLIPS))["clips"]
         r = ctx.cfg.section("render")
         xf = float(r["crossfade"])
         # each segment but the last runs on for one crossfade into the next; sum - (n-1)*xf == voice length
@@ -77,12 +75,12 @@ class FinalStage(Stage):
         music = music_source(ctx)
         if music is None and r["music"] == "generated":
             ctx.progress(0.02, "composing the music bed")
-            music = generate_music_bed(ctx.p("final/music.wav"), total + 1.0, plan.scenes[0].mood if plan.scenes else idea.tone,
+            music = generate_music_bed(ctx.p(L.MUSIC), total + 1.0, plan.scenes[0].mood if plan.scenes else idea.tone,
                                        seed=int(ctx.cfg.get("keyframes.seed")))
         family, fonts_dir, ttf = caption_font()
         job = RenderJob(
-            segments=segments, voice_wav=voice, ass_path=ctx.p("captions/captions.ass"), fonts_dir=fonts_dir,
-            out_path=ctx.p("final.mp4"), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
+            segments=segments, voice_wav=voice, ass_path=ctx.p(L.CAPTIONS_ASS), fonts_dir=fonts_dir,
+            out_path=ctx.p(L.FINAL), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
             crossfade=xf, preset=str(r["preset"]), crf=int(r["crf"]), threads=int(r["threads"]),
             loudness=float(r["loudness"]), true_peak=float(r["true_peak"]), music_gain_db=float(r["music_gain_db"]),
             duck_ratio=float(r["duck_ratio"]), min_duration=MIN_SECONDS, min_voice_lufs=MIN_VOICE_LUFS,
@@ -91,13 +89,13 @@ class FinalStage(Stage):
         # that is not silent) before it renames it to final.mp4: a wrong video never replaces a good one
         result = render(job, on_progress=lambda f: ctx.progress(0.05 + 0.9 * f, "rendering"))
 
-        keyframes = [ctx.p(f"keyframes/scene_{s.index:02d}.png") for s in plan.scenes]
-        make_thumbnail(pick_strongest(keyframes), idea.title, ctx.p("thumbnail.jpg"), font_path=ttf,
+        keyframes = [ctx.p(L.keyframe(s.index)) for s in plan.scenes]
+        make_thumbnail(pick_strongest(keyframes), idea.title, ctx.p(L.THUMBNAIL), font_path=ttf,
                        width=int(r["width"]), height=int(r["height"]))
-        for top, src in CAPTION_COPIES.items():
+        for top, src in L.CAPTION_COPIES.items():
             write_bytes(ctx.p(top), ctx.p(src).read_bytes())
-        write_json(ctx.p("metadata.json"), build_metadata(ctx, idea, result.duration))
-        shutil.rmtree(ctx.p("final/tmp"), ignore_errors=True)
+        write_json(ctx.p(L.METADATA), build_metadata(ctx, idea, result.duration))
+        shutil.rmtree(ctx.p(L.FINAL_TMP), ignore_errors=True)
         return StageResult(self.outputs(ctx), provider="ffmpeg", version=__version__, info={
             "duration": round(result.duration, 3), "render_seconds": round(result.seconds, 2),
             "loudness": result.loudness, "true_peak": result.true_peak, "passes": result.passes, "frames": result.frames})

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
+from storygen import layout as L
 from storygen.inputs import IDEA_JSON, IDEA_TXT
 from storygen.models import StoryIdea
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult, usage_info
 from storygen.workspace import read_json, write_json
-
-
-def writer_settings(ctx: Context) -> dict:
-    s = ctx.cfg.public_section("writer")
-    s.pop("timeout", None), s.pop("max_retries", None), s.pop("threads", None), s.pop("gpu_layers", None)
-    return s
 
 
 class IdeaStage(Stage):
@@ -27,10 +22,10 @@ class IdeaStage(Stage):
         return {"writer": writer_settings(ctx), "idea": ctx.cfg.public_section("idea")}
 
     def outputs(self, ctx: Context):
-        return [ctx.p("idea/idea.json")]
+        return [ctx.p(L.IDEA)]
 
     def run(self, ctx: Context) -> StageResult:
-        out = ctx.p("idea/idea.json")
+        out = ctx.p(L.IDEA)
         if ctx.p(IDEA_JSON).exists():
             idea = StoryIdea.model_validate(read_json(ctx.p(IDEA_JSON)))
             write_json(out, idea)

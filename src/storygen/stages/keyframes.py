@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageOps
 
+from storygen import layout as L
 from storygen.inputs import USER_IMAGES_DIR, user_images
 from storygen.models import ScenePlan
 from storygen.providers.registry import get_provider
@@ -22,7 +23,7 @@ class KeyframesStage(Stage):
     code_version = "1"
 
     def inputs(self, ctx: Context):
-        ins = [ctx.p("scenes/scenes.json")]
+        ins = [ctx.p(L.SCENES)]
         if user_images(ctx.story):
             ins.append(ctx.p(USER_IMAGES_DIR))
         return ins
@@ -33,25 +34,25 @@ class KeyframesStage(Stage):
         return {"keyframes": ctx.cfg.public_section("keyframes"), "vision": ctx.cfg.public_section("vision")}
 
     def outputs(self, ctx: Context):
-        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
-        return [ctx.p(f"keyframes/scene_{s.index:02d}.png") for s in plan.scenes] + [ctx.p("keyframes/verdicts.json")]
+        plan = ScenePlan.model_validate(read_json(ctx.p(L.SCENES)))
+        return [ctx.p(L.keyframe(s.index)) for s in plan.scenes] + [ctx.p(L.VERDICTS)]
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.gate import gate_keyframe
 
-        plan = ScenePlan.model_validate(read_json(ctx.p("scenes/scenes.json")))
+        plan = ScenePlan.model_validate(read_json(ctx.p(L.SCENES)))
         given = user_images(ctx.story)
         judge = get_provider("vision", ctx.cfg)
         k = ctx.cfg.section("keyframes")
         v = ctx.cfg.section("vision")
-        index_path = ctx.p("keyframes/index.json")
+        index_path = ctx.p(L.KEYFRAME_INDEX)
         index = read_json(index_path) if index_path.exists() else {}
         verdicts: dict = {}
         accepted: list[Image.Image] = []
         gen = None if given else get_provider("images", ctx.cfg)
         n = len(plan.scenes)
         for i, scene in enumerate(plan.scenes):
-            out = ctx.p(f"keyframes/scene_{scene.index:02d}.png")
+            out = ctx.p(L.keyframe(scene.index))
             if given:
                 src = given[i % len(given)]
                 key = hash_obj({"file": hash_file(src)})
@@ -81,22 +82,22 @@ class KeyframesStage(Stage):
             verdicts[out.name] = log
             index[out.name] = {"key": key, "sha": hash_file(out), "verdicts": log}
             write_json(index_path, index)
-        write_json(ctx.p("keyframes/verdicts.json"), verdicts)
+        write_json(ctx.p(L.VERDICTS), verdicts)
         return StageResult(self.outputs(ctx), provider="folder" if given else gen.name,
                            version="" if given else gen.version, info={"judge": judge.name, "scenes": n})
 
 
 def _maker(gen, scene, plan: ScenePlan, k: dict):
     """generate(seed, prompt, negative) for the quality gate, at the provider's size, fitted to 1080x1920."""
-    procedural = gen.name == "procedural"
+    native = gen.draws_at_output_size
 
     def make(seed: int, prompt: str, negative: str | None = None) -> Image.Image:
         update = {"prompt": prompt, "seed": seed}
         if negative:
             update["negative_prompt"] = negative
         sc = scene.model_copy(update=update)
-        im = gen.generate(sc, plan.style, width=OUT_W if procedural else int(k["width"]),
-                          height=OUT_H if procedural else int(k["height"]), seed=seed)
+        im = gen.generate(sc, plan.style, width=OUT_W if native else int(k["width"]),
+                          height=OUT_H if native else int(k["height"]), seed=seed)
         return ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
 
     return make

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
+from storygen import layout as L
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info, wants_writer
-from storygen.stages.idea import writer_settings
+from storygen.stages.base import Context, Stage, StageResult, usage_info, voice_reads_tags, wants_writer, writer_settings
 from storygen.workspace import write_text
 
 
@@ -16,7 +16,7 @@ class ReviseStage(Stage):
     code_version = "2"  # 2: doubled words removed before numbers are spelled out (years like 2024 were cut short)
 
     def inputs(self, ctx: Context):
-        return [ctx.p("script/script.txt")]
+        return [ctx.p(L.SCRIPT)]
 
     def settings(self, ctx: Context):
         s = {"revise": ctx.cfg.public_section("revise"), "voice_provider": ctx.cfg.get("voice.provider")}
@@ -25,16 +25,16 @@ class ReviseStage(Stage):
         return s
 
     def outputs(self, ctx: Context):
-        return [ctx.p("revised/script.txt"), ctx.p("revised/changes.md")]
+        return [ctx.p(L.REVISED), ctx.p(L.CHANGES)]
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.writing import count_words, revise_script
 
         writer = get_provider("writer", ctx.cfg) if wants_writer(ctx.cfg, ctx.cfg.get("revise.llm")) else None
-        text = ctx.p("script/script.txt").read_text(encoding="utf-8")
-        revised, changes, comps = revise_script(writer, text, ctx.cfg)
-        write_text(ctx.p("revised/changes.md"), changes)
-        write_text(ctx.p("revised/script.txt"), revised.strip() + "\n")
+        text = ctx.p(L.SCRIPT).read_text(encoding="utf-8")
+        revised, changes, comps = revise_script(writer, text, ctx.cfg, voice_reads_tags=voice_reads_tags(ctx.cfg))
+        write_text(ctx.p(L.CHANGES), changes)
+        write_text(ctx.p(L.REVISED), revised.strip() + "\n")
         return StageResult(self.outputs(ctx), provider=writer.name if writer else "rules",
                            version=writer.version if writer else "",
                            info={"words": count_words(revised), **usage_info(comps)})

@@ -6,11 +6,11 @@ import difflib
 import re
 from typing import Any
 
+from storygen import layout as L
 from storygen.inputs import USER_SCRIPT
 from storygen.models import StoryIdea
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info
-from storygen.stages.idea import writer_settings
+from storygen.stages.base import Context, Stage, StageResult, usage_info, voice_reads_tags, writer_settings
 from storygen.workspace import read_json, write_text
 
 
@@ -18,9 +18,7 @@ CLEANING = 1  # bump when clean_user_script changes what it writes (user scripts
 
 
 def _keeps_tags(ctx: Context) -> bool:
-    from storygen.writing.text import voice_reads_tags
-
-    return voice_reads_tags(ctx.cfg.get("voice.provider"))
+    return voice_reads_tags(ctx.cfg)
 
 
 def _unwrap(text: str) -> str:
@@ -91,7 +89,7 @@ class ScriptStage(Stage):
     name = "script"
 
     def inputs(self, ctx: Context):
-        return [ctx.p("idea/idea.json"), ctx.p(USER_SCRIPT)] if ctx.p(USER_SCRIPT).exists() else [ctx.p("idea/idea.json")]
+        return [ctx.p(L.IDEA), ctx.p(USER_SCRIPT)] if ctx.p(USER_SCRIPT).exists() else [ctx.p(L.IDEA)]
 
     def settings(self, ctx: Context):
         if ctx.p(USER_SCRIPT).exists():
@@ -99,12 +97,12 @@ class ScriptStage(Stage):
         return {"writer": writer_settings(ctx), "script": ctx.cfg.public_section("script")}
 
     def outputs(self, ctx: Context):
-        return [ctx.p("script/script.txt")]
+        return [ctx.p(L.SCRIPT)]
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.writing import count_words
 
-        out = ctx.p("script/script.txt")
+        out = ctx.p(L.SCRIPT)
         if ctx.p(USER_SCRIPT).exists():
             raw = ctx.p(USER_SCRIPT).read_text(encoding="utf-8")  # the copy made of --script; it stays as given
             text, info = clean_user_script(raw, keep_audio_tags=_keeps_tags(ctx))
@@ -112,7 +110,7 @@ class ScriptStage(Stage):
             return StageResult([out], provider="file", info={"words": count_words(text), **info})
         from storygen.writing import write_script
 
-        idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
+        idea = StoryIdea.model_validate(read_json(ctx.p(L.IDEA)))
         writer = get_provider("writer", ctx.cfg)
         ctx.progress(0.05, "writing the script")
         text, comps = write_script(writer, idea, ctx.cfg)

@@ -3,26 +3,21 @@ normalised to the spec's -16 LUFS, silences trimmed, long pauses shortened, 0.5 
 
 from __future__ import annotations
 
-import json
-
+from storygen import layout as L
 from storygen.inputs import USER_VOICE_DIR, user_voice
 from storygen.models import StoryIdea, WordTiming
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult
+from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
 from storygen.workspace import read_json, write_json
 
 POST_KEYS = ("target_lufs", "pad_start", "pad_end", "max_pause")
-
-
-#: a narration shorter than this is a damaged file, not a voice-over (checked here and by the final cut)
-MIN_SECONDS = 1.0
 
 
 class VoiceStage(Stage):
     name = "voice"
 
     def inputs(self, ctx: Context):
-        ins = [ctx.p("revised/script.txt"), ctx.p("idea/idea.json")]
+        ins = [ctx.p(L.REVISED), ctx.p(L.IDEA)]
         if user_voice(ctx.story):
             ins.append(ctx.p(USER_VOICE_DIR))
         return ins
@@ -35,14 +30,14 @@ class VoiceStage(Stage):
         return {"voice": v}
 
     def outputs(self, ctx: Context):
-        return [ctx.p("voice/voice.wav"), ctx.p("voice/timings.json"), ctx.p("voice/stats.json")]
+        return [ctx.p(L.VOICE), ctx.p(L.TIMINGS), ctx.p(L.VOICE_STATS)]
 
     def check_edited(self, ctx: Context) -> None:
         """voice.wav edited by hand (or damaged): it must still be a real recording."""
         from storygen.errors import InputError
         from storygen.media.ffmpeg import audio_seconds
 
-        seconds = audio_seconds(ctx.p("voice/voice.wav"))
+        seconds = audio_seconds(ctx.p(L.VOICE))
         if seconds is None or seconds < MIN_SECONDS:
             what = "not readable audio" if seconds is None else f"only {seconds:.2f} s long"
             raise InputError(f"voice/voice.wav was changed outside storygen and is {what}.",
@@ -51,7 +46,7 @@ class VoiceStage(Stage):
     def run(self, ctx: Context) -> StageResult:
         from storygen.media.audio import decode_to_wav, postprocess
 
-        raw = ctx.p("voice/raw.wav")
+        raw = ctx.p(L.VOICE_RAW)
         given = user_voice(ctx.story)
         words: list[WordTiming] | None
         if given:
@@ -60,12 +55,11 @@ class VoiceStage(Stage):
             words, provider, version = None, "file", ""
         else:
             from storygen.writing import strip_audio_tags
-            from storygen.writing.text import voice_reads_tags
 
-            idea = StoryIdea.model_validate(read_json(ctx.p("idea/idea.json")))
+            idea = StoryIdea.model_validate(read_json(ctx.p(L.IDEA)))
             voice = get_provider("voice", ctx.cfg)
-            text = ctx.p("revised/script.txt").read_text(encoding="utf-8")
-            if not voice_reads_tags(voice.name):
+            text = ctx.p(L.REVISED).read_text(encoding="utf-8")
+            if not voice.reads_audio_tags:
                 text = strip_audio_tags(text)
             ctx.progress(0.1, f"speaking with {voice.name}")
             speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender,
@@ -73,9 +67,9 @@ class VoiceStage(Stage):
             words, provider, version = speech.words, voice.name, voice.version
         ctx.progress(0.7, "normalising loudness, trimming, padding")
         v = ctx.cfg.section("voice")
-        words, stats = postprocess(raw, ctx.p("voice/voice.wav"), words, **{k: float(v[k]) for k in POST_KEYS})
-        write_json(ctx.p("voice/timings.json"), [w.model_dump() for w in words] if words is not None else None)
-        write_json(ctx.p("voice/stats.json"), stats)
+        words, stats = postprocess(raw, ctx.p(L.VOICE), words, **{k: float(v[k]) for k in POST_KEYS})
+        write_json(ctx.p(L.TIMINGS), [w.model_dump() for w in words] if words is not None else None)
+        write_json(ctx.p(L.VOICE_STATS), stats)
         info: dict = {"post": stats}
         warning = length_warning(float(stats.get("duration", 0.0)))
         if warning:
@@ -95,8 +89,3 @@ def length_warning(seconds: float) -> str | None:
     m, s = divmod(int(round(seconds)), 60)
     return (f"the narration is {m}:{s:02d} long, over the limit of {', '.join(too_long)} "
             f"({', '.join(f'{PLATFORM_LIMITS[n] // 60} min' for n in too_long)}): shorten the script for those platforms")
-
-
-def load_timings(path) -> list[WordTiming] | None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return None if data is None else [WordTiming.model_validate(w) for w in data]

@@ -179,7 +179,7 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
         {"role": "user", "content": render("ideas_user", cfg, n=n, theme_line=theme_line, n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
     ]
 
-    if n > 1 and getattr(writer, "batched", False):
+    if n > 1 and writer.batched:
         return _generate_ideas_batched(writer, n, theme, theme_line, cfg)
 
     def parse(d: Any) -> list[StoryIdea]:

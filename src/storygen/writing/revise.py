@@ -13,8 +13,7 @@ from storygen.providers.writer.base import Completion, Writer
 from storygen.writing.numbers import expand_for_speech
 from storygen.writing.prompts import render
 from storygen.writing.script import TOKENS_PER_WORD, _script_cfg, drop_unfinished, trim_to_range
-from storygen.writing.text import (AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences,
-                                   voice_reads_tags)
+from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences
 
 MAX_TAGS = 6
 
@@ -159,11 +158,13 @@ def _limit_tags(text: str, allowed: set[str], max_tags: int) -> str:
     return re.sub(r"\[([^\]\n]{0,40})\]", keep, text)
 
 
-def revise_script(writer: Writer | None, script: str, cfg: Any) -> tuple[str, str, list[Completion]]:
-    """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions)."""
+def revise_script(writer: Writer | None, script: str, cfg: Any, *,
+                  voice_reads_tags: bool = False) -> tuple[str, str, list[Completion]]:
+    """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions).
+    ``voice_reads_tags``: the voice performs audio tags (its capability), so a rewrite may add a few."""
     max_words = int(cfg.get("revise.max_sentence_words", 22)) if cfg is not None else 22
     use_llm = bool(cfg.get("revise.llm", False)) if cfg is not None else False
-    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and voice_reads_tags(cfg.get("voice.provider")))
+    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and voice_reads_tags)
     _, lo, hi, _ = _script_cfg(cfg)
     comps: list[Completion] = []
     notes: list[str] = []

@@ -135,7 +135,7 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
     # Small models write ~75 % of the words they are asked for; a writer may declare that bias
     # (``length_bias``, e.g. the packaged 1.5B model) so the first draft lands in range more often.
     # Overshooting is cheap (whole sentences are dropped from the middle); undershooting costs a call.
-    bias = float(getattr(writer, "length_bias", 1.0) or 1.0)
+    bias = float(writer.length_bias or 1.0)
     ask = int(round(target * bias / 10.0)) * 10
     comps: list[Completion] = []
     beats: list[str] = []

@@ -58,8 +58,8 @@ def ask_json(
 
 
 def _complete_many(writer: Any, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
-    """One batch where the writer decodes batches (``complete_many``), else one call per conversation."""
-    if len(conversations) > 1 and hasattr(writer, "complete_many"):
+    """One batch where the writer decodes batches (its ``batched`` capability), else one call per conversation."""
+    if len(conversations) > 1 and writer.batched:
         return list(writer.complete_many(conversations, **kw))
     return [writer.complete(c, **kw) for c in conversations]
 

@@ -12,10 +12,6 @@ AUDIO_TAGS = (
 )
 
 
-def voice_reads_tags(voice_provider: str | None) -> bool:
-    """Whether a voice provider performs [whispers]-style audio tags (ElevenLabs v3); every other voice would
-    read them out, so they are stripped or never written for it."""
-    return voice_provider == "elevenlabs"
 _TAG_RE = re.compile(r"\[\s*([A-Za-z][A-Za-z ]{0,30}?)\s*\]")
 
 

@@ -10,7 +10,6 @@ the requested size.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers import accel, devices
+from storygen.providers import accel, devices, lifecycle
+from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 REFINER_SPLIT = 0.8  # base handles the first 80 % of the noise schedule when a refiner is set
@@ -71,107 +71,36 @@ def build_prompt(scene: Scene, style: StyleBible) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def fit_to(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Centre-crop ``image`` to the aspect of ``width``x``height`` and resize to exactly that size (RGB)."""
-    image = image.convert("RGB")
-    w, h = image.size
-    target = width / height
-    if abs(w / h - target) > 1e-6:
-        if w / h > target:  # too wide: trim the sides
-            nw = max(1, round(h * target))
-            x0 = (w - nw) // 2
-            image = image.crop((x0, 0, x0 + nw, h))
-        else:  # too tall: trim top and bottom
-            nh = max(1, round(w / target))
-            y0 = (h - nh) // 2
-            image = image.crop((0, y0, w, y0 + nh))
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.LANCZOS)
-    return image
-
-
-def _has_fp16_variant(folder: Path) -> bool:
-    return any(folder.rglob("*.fp16.safetensors"))
-
-
-def load_diffusers(cls: Any, ref: str, is_local: bool, dtype: Any, *, key: str, what: str, **kwargs: Any) -> Any:
-    """``cls.from_pretrained`` with use_safetensors and the fp16 variant when there is one; clear errors."""
-    import torch
-
-    want_variant = dtype == torch.float16 and (not is_local or _has_fp16_variant(Path(ref)))
-    if is_local and not (Path(ref) / "model_index.json").is_file():
-        raise ConfigError(f"'{ref}' is not a diffusers model folder (no model_index.json).",
-                          f"point {key} at the folder made by `huggingface-cli download ... --local-dir DIR` or save_pretrained")
-    attempts = [{"variant": "fp16"}, {}] if want_variant else [{}]
-    last: Exception | None = None
-    for extra in attempts:
-        try:
-            # `dtype` is diffusers 0.42's name for the spec's `torch_dtype` (deprecated there)
-            return cls.from_pretrained(ref, dtype=dtype, use_safetensors=True, **extra, **kwargs)
-        except (OSError, ValueError, EnvironmentError) as e:  # noqa: UP024 - hub errors subclass OSError/ValueError
-            last = e
-            continue
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
-    if not is_local:
-        why = "Hugging Face is offline and it is not in the local cache" if offline else f"it could not be loaded ({type(last).__name__})"
-        raise ProviderError(f"The {what} model '{ref}' is not available: {why}.", devices.offline_fix(what, key, ref)) from last
-    raise ProviderError(f"The {what} model folder '{ref}' could not be loaded ({type(last).__name__}: {str(last)[:160]}).",
-                        f"check that {key} points at a complete diffusers folder with .safetensors weights") from last
-
-
-def apply_memory_options(pipe: Any, device: str, *, offload: bool, vae_tiling: bool) -> list[str]:
-    """SDPA is diffusers' default; xFormers when installed on CUDA; VAE tiling; model CPU offload. Returns what was applied."""
-    applied = ["sdpa"]
-    if device.startswith("cuda") and importlib.util.find_spec("xformers") is not None:
-        try:
-            pipe.enable_xformers_memory_efficient_attention()
-            applied = ["xformers"]
-        except Exception:  # noqa: BLE001 - a broken xformers build falls back to SDPA
-            pass
-    if vae_tiling:
-        vae = getattr(pipe, "vae", None)
-        if vae is not None and hasattr(vae, "enable_tiling"):
-            vae.enable_tiling()
-            applied.append("vae_tiling")
-    if offload and device.startswith("cuda"):
-        pipe.enable_model_cpu_offload(device=device)
-        applied.append("cpu_offload")
-    else:
-        pipe.to(device)
-    return applied
-
-
 class SDXLImages:
     """keyframes.provider = "sdxl"."""
 
     name = "sdxl"
+    draws_at_output_size = False  # draws in its portrait bucket; the keyframes stage fits it to the video
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
-        self.settings = dict(settings)
-        self.model_ref, self.is_local = devices.resolve_model(str(self.settings.get("model") or ""), DEFAULT_MODEL)
-        refiner = str(self.settings.get("refiner") or "").strip()
+        self.settings = s = dict(settings)
+        self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
+        refiner = str(s["refiner"]).strip()
         self.refiner_ref, self.refiner_local = devices.resolve_model(refiner, "") if refiner else ("", False)
-        self.steps = int(self.settings.get("steps", 30))
-        self.guidance = float(self.settings.get("guidance", 7.5))
-        self.bucket = (int(self.settings.get("width", 768)), int(self.settings.get("height", 1344)))
+        self.steps = int(s["steps"])
+        self.guidance = float(s["guidance"])
+        self.bucket = (int(s["width"]), int(s["height"]))
         if self.steps < 1 or self.bucket[0] % 8 or self.bucket[1] % 8 or min(self.bucket) < 64:
             raise ConfigError(f"keyframes steps={self.steps}, width x height={self.bucket[0]}x{self.bucket[1]} are not usable.",
                               "use steps >= 1 and a width and height that are multiples of 8 (e.g. 768x1344)")
-        self.device = devices.pick_device(str(self.settings.get("device", "auto")))
-        self.offload = bool(self.settings.get("offload", False))
-        self.vae_tiling = bool(self.settings.get("vae_tiling", False))
-        self.lora = str(self.settings.get("lora") or "").strip()
-        vae = str(self.settings.get("vae") or "").strip()  # e.g. madebyollin/sdxl-vae-fp16-fix
+        self.device = devices.pick_device(str(s["device"]))
+        self.offload = bool(s["offload"])
+        self.vae_tiling = bool(s["vae_tiling"])
+        self.lora = str(s["lora"]).strip()
+        vae = str(s["vae"]).strip()  # e.g. madebyollin/sdxl-vae-fp16-fix
         self.vae_ref, self.vae_local = devices.resolve_model(vae, "") if vae else ("", False)
-        self.compile = accel.wants_compile(self.settings.get("compile", "off"), self.device) and not self.offload
-        self.compile_mode = str(self.settings.get("compile_mode") or "reduce-overhead")
-        self.cutoff = float(self.settings.get("guidance_cutoff", 1.0))
+        self.compile = accel.wants_compile(s["compile"], self.device) and not self.offload
+        self.compile_mode = str(s["compile_mode"])
+        self.cutoff = float(s["guidance_cutoff"])
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"keyframes.guidance_cutoff={self.cutoff} is out of range.",
                               "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")
-        import diffusers
-
-        self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
+        self.version = version_of(self.model_ref, self.is_local)
         if self.refiner_ref:
             self.version += f"+refiner:{Path(self.refiner_ref).name if self.refiner_local else self.refiner_ref}"
         if self.lora:
@@ -276,7 +205,7 @@ class SDXLImages:
                                     denoising_start=REFINER_SPLIT, generator=gen).images[0]
         except Exception as e:
             if devices.is_oom(e):
-                devices.forget()
+                lifecycle.current().on_oom()
                 raise ProviderError(
                     f"The GPU ran out of memory generating a {bw}x{bh} SDXL keyframe.",
                     "set keyframes.offload=true, keyframes.vae_tiling=true, keyframes.refiner= (refiner off) or a smaller "

@@ -19,12 +19,17 @@ class Clip:
     path: Path  # the video file, or the still for a Ken Burns move
     duration: float
     move: dict[str, Any] = field(default_factory=dict)  # kenburns: {"zoom_from", "zoom_to", "x_from", ...}
+    info: dict[str, Any] = field(default_factory=dict)  # what the provider chose and why (scores, attribution)
 
 
 @runtime_checkable
 class MotionGenerator(Protocol):
+    """Capabilities: ``makes_video`` - the clips are generated video files (judged by the vision gate), not
+    camera moves over the keyframe."""
+
     name: str
     version: str
+    makes_video: bool
 
     def animate(self, keyframe: Path, scene: Scene, out_dir: Path) -> Clip:
         ...

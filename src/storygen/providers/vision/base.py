@@ -11,8 +11,12 @@ from storygen.models import Verdict
 
 @runtime_checkable
 class VisionJudge(Protocol):
+    """Capabilities: ``judges_content`` - the judge looks at what the picture shows (a vision-language model),
+    not only at exposure, blankness and near-duplicates."""
+
     name: str
     version: str
+    judges_content: bool
 
     def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:
         """Score 0-1 how well ``image`` shows ``prompt``; ``others`` are earlier frames (near-duplicate check)."""

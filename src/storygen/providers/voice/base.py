@@ -22,8 +22,12 @@ class Speech:
 
 @runtime_checkable
 class Voice(Protocol):
+    """Capabilities: ``reads_audio_tags`` - the engine performs inline audio tags like ``[whispers]`` (ElevenLabs v3),
+    so the script keeps them; for other voices they are taken out before speaking."""
+
     name: str
     version: str
+    reads_audio_tags: bool
 
     def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral",
                    on_progress: Callable[[float], None] | None = None) -> Speech:

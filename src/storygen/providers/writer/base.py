@@ -19,8 +19,22 @@ class Completion:
 
 @runtime_checkable
 class Writer(Protocol):
+    """Capabilities (stages ask these, never the provider's name):
+
+    - ``batched``: ``complete_many`` decodes several conversations as one batch (else it runs them one by one);
+    - ``length_bias``: how much longer than wanted to ask for (small models write short);
+    - ``small(settings)``: the model is too small to storyboard or rewrite well, so stages skip those by default.
+      A class method, so a stage's settings can be decided without loading the model.
+    """
+
     name: str
     version: str  # model id / file hash: recorded in the manifest and part of the stage key
+    batched: bool
+    length_bias: float
+
+    @classmethod
+    def small(cls, settings: dict[str, Any]) -> bool:
+        ...
 
     def complete(
         self,
@@ -32,3 +46,12 @@ class Writer(Protocol):
     ) -> Completion:
         """Run one chat completion. ``json_schema`` asks for structured output where the backend supports it."""
         ...
+
+    def complete_many(self, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
+        """One completion per conversation: as one batch where ``batched``, else one call each (``one_by_one``)."""
+        ...
+
+
+def one_by_one(writer: Any, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
+    """``complete_many`` for a writer that decodes one conversation at a time."""
+    return [writer.complete(msgs, **kw) for msgs in conversations]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from storygen.writing.numbers import cardinal, ordinal, year
+from storygen.text.numbers import cardinal, ordinal, year
 
 # ElevenLabs v3 style audio tags: [whispers], [laughs], [sighs] ... never shown, never spoken as words
 AUDIO_TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
