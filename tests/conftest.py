@@ -1,4 +1,4 @@
-"""Shared fixtures: run the real `storygen` CLI in-process or as a subprocess, on small inputs."""
+"""Shared fixtures: run the real `storygen` CLI in-process (`invoke_cli`) or as a subprocess (`run_cli`), on small inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -52,8 +54,51 @@ def script_file(tmp_path: Path) -> Path:
     return p
 
 
+class CliResult(NamedTuple):
+    """What a run of the CLI left: unpacks as (exit_code, stdout, stderr)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def returncode(self) -> int:  # the name subprocess.CompletedProcess uses, so a test reads the same either way
+        return self.exit_code
+
+
+# what storygen.cli.main sets (setdefault) before it runs the app
+_MAIN_ENV_DEFAULTS = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def invoke_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> CliResult:
+    """Run `storygen ARGS` in this process through Typer's CliRunner on `storygen.cli.app`.
+
+    stdout and stderr are kept apart as a user's terminal keeps them; `env` is set only for the call and `cwd` is
+    entered only for the call (both restored after). A Python exception that escapes the app is written to stderr
+    with its traceback and gives exit code 1, as `python -m storygen` would, so "no Traceback" checks still bite.
+    What C libraries write straight to file descriptors 1 and 2 is not captured: use `run_cli` when that matters.
+    """
+    from typer.testing import CliRunner
+
+    from storygen.cli import app
+
+    e = {k: os.environ.get(k, v) for k, v in _MAIN_ENV_DEFAULTS.items()} | (env or {})
+    with pytest.MonkeyPatch.context() as mp:
+        if cwd is not None:
+            mp.chdir(cwd)
+        r = CliRunner().invoke(app, list(args), env=e, prog_name="storygen")
+    stderr = r.stderr
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(r.exception))  # starts "Traceback (most recent call last):"
+    return CliResult(r.exit_code, r.stdout, stderr)
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the installed CLI as a user would (a real process, argument list, no shell)."""
+    """Run the installed CLI as a user would (a real process, argument list, no shell).
+
+    Only for tests where the process boundary is the point (entry point, exit status of the process, signals, all
+    output of the process including C libraries); everything else uses `invoke_cli`.
+    """
     e = {**os.environ, **(env or {})}
     e.setdefault("HF_HUB_OFFLINE", "1")
     return subprocess.run([sys.executable, "-m", "storygen", *args], cwd=cwd, env=e, capture_output=True, text=True,

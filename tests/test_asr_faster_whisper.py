@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from storygen.captions.align import LOW_CONFIDENCE, alignment_report, align_words, refine_with_audio
-from storygen.captions.text import script_words
+from storygen.captions.align import LOW_CONFIDENCE, alignment_report, refine_with_audio
 from storygen.config import load_config
 from storygen.errors import InputError
 from storygen.providers.asr.base import ASR
 from storygen.providers.asr.faster_whisper_asr import FasterWhisperASR, packaged_tiny_en
 from storygen.providers.registry import get_provider
+from storygen.text.timing import align_words
+from storygen.text.words import script_words
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

@@ -1,9 +1,9 @@
 import numpy as np
 
-from storygen.captions.align import (LOW_CONFIDENCE, alignment_confidence, alignment_report, align_words,
-                                     refine_with_audio)
-from storygen.captions.text import script_words
-from storygen.providers.asr.base import HeardWord
+from storygen.captions.align import LOW_CONFIDENCE, alignment_confidence, alignment_report, refine_with_audio
+from storygen.models import HeardWord
+from storygen.text.timing import align_words
+from storygen.text.words import script_words
 
 
 def _heard(tokens, step=0.4, dur=0.3, t0=1.0):

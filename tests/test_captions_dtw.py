@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from storygen.captions import dtw
-from storygen.captions.align import align_to_audio, align_words, alignment_report, refine_with_audio
-from storygen.captions.text import script_words
+from storygen.captions.align import align_to_audio, alignment_report, refine_with_audio
+from storygen.text.timing import align_words
+from storygen.text.words import script_words
 
 SCRIPT = ("Every night for thirty years, Elias climbed the lighthouse stairs. Then one morning, the sea left a "
           "green bottle at his door. Inside was a letter, dated 1987, addressed to him. It was his own handwriting. "

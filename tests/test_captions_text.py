@@ -1,4 +1,4 @@
-from storygen.captions.text import normalise_word, script_words, speakable_text
+from storygen.text.words import normalise_word, script_words, speakable_text
 
 
 def test_script_words_keep_punctuation_and_drop_tags_and_emoji():

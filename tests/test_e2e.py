@@ -84,7 +84,7 @@ def test_captions_follow_the_words(made: Path):
     import re
 
     from storygen.captions.formats import read_words_json
-    from storygen.captions.text import script_words
+    from storygen.text.words import script_words
 
     words = read_words_json(made / "captions" / "words.json")
     assert [w.word for w in words] == script_words((made / "revised" / "script.txt").read_text())

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from storygen.captions.text import script_words
 from storygen.errors import InputError, ProviderError
 from storygen.media.ffmpeg import run_ffmpeg
 from storygen.providers.voice.elevenlabs import DEFAULT_VOICES, ElevenLabsVoice, chunk_text
+from storygen.text.words import script_words
 
 KEY = "sk_test_0123456789abcdef"
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from storygen.captions.text import script_words
 from storygen.errors import ConfigError, InputError
 from storygen.media.audio import postprocess
 from storygen.providers.voice.base import Voice
-from storygen.providers.voice.piper_tts import PiperVoice, split_sentences
+from storygen.providers.voice.piper_tts import PiperVoice
+from storygen.text.sentences import split_sentences
+from storygen.text.words import script_words
 
 TEXT = ("In the morning, Mara was a ghost in the old house. She had been there for 30 years! "
         "Don't you think it's odd? Dr. Smith said so in 1999 — and he was right.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storygen.errors import InputError
-from storygen.workspace import Story, atomic_path, cleanup_partials, read_json, work_dir, write_json, write_text
+from storygen.workspace import HOST_TAG, Story, atomic_path, cleanup_partials, read_json, work_dir, write_json, write_text
 
 
 def test_atomic_write_leaves_nothing_on_error(tmp_path: Path):
@@ -98,7 +98,7 @@ def test_render_folders_of_dead_runs_are_removed_live_ones_kept(tmp_path: Path):
     for p in (old_format_old, old_format_old / "ducked.wav"):
         os.utime(p, (t, t))
     with work_dir(story.root) as mine:  # a render going on in this process
-        assert mine.name.startswith(f".render-{os.getpid()}-")
+        assert mine.name.startswith(f".render-{os.getpid()}@{HOST_TAG}-")
         Story.open_or_create(story.root)
         assert mine.is_dir()
     assert not mine.exists()
@@ -117,7 +117,7 @@ def test_temp_files_of_a_concurrent_run_are_kept(tmp_path: Path):
         p.write_bytes(b"x")
     target = story.root / "final.mp4"
     with atomic_path(target) as tmp:  # this process is writing final.mp4 while the story is opened again
-        assert f".{os.getpid()}-" in tmp.name
+        assert f".{os.getpid()}@{HOST_TAG}-" in tmp.name
         tmp.write_bytes(b"half")
         assert cleanup_partials(story.root) == 1
         assert tmp.exists()

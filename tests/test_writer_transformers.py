@@ -156,7 +156,6 @@ def test_fast_path_gives_the_same_text_as_generate(tmp_path, cfg_for, kind):
     messages = [{"role": "user", "content": "the keeper found a bottle"}]
     plain = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
                                            "writer.fast=false"))
-    clear_cache()
     fast = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=10", "writer.temperature=0",
                                           "writer.fast=true"))
     assert fast.fast and not plain.fast

@@ -13,11 +13,12 @@ from storygen.config import load_config
 from storygen.errors import ConfigError, InputError
 from storygen.models import StoryIdea
 from storygen.providers.registry import clear_cache, get_provider
+from storygen.text.numbers import cardinal, expand_for_speech, ordinal, year
+from storygen.text.sentences import split_sentences
 from storygen.workspace import write_text
 from storygen.writing import (
-    apply_voice_rules, cardinal, changes_markdown, clean_script, condense_idea, count_words, expand_for_speech, generate_idea,
-    generate_ideas, ordinal, revise_script, split_long_sentence, split_sentences, strip_audio_tags, trim_to_range,
-    write_script, year,
+    apply_voice_rules, changes_markdown, clean_script, condense_idea, count_words, generate_idea, generate_ideas,
+    revise_script, split_long_sentence, strip_audio_tags, trim_to_range, write_script,
 )
 from storygen.writing.prompts import render
 from storygen.writing.script import drop_unfinished, insert_before_ending

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import re
 import sys
-import time
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,11 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from storygen import layout as L
 from storygen import __version__
+from storygen import layout as L
 from storygen.config import Config, load_config
 from storygen.errors import InputError, StoryGenError
-from storygen.workspace import STAGES
+from storygen.layout import STAGES
 
 app = typer.Typer(
     add_completion=False,
@@ -40,44 +36,29 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML config
 OverrideOpt = Annotated[Optional[list[str]], typer.Option("-c", help="Override a config key, like git -c: -c voice.provider=elevenlabs. Repeatable.")]
 
 
-def _slug(text: str) -> str:
-    """A safe folder name from free text: never a path, never shell syntax."""
-    norm = unicodedata.normalize("NFKD", text)
-    ascii_ = norm.encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", ascii_)
-    slug = "-".join(words)[:48].strip("-")
-    if len(slug) < 3:  # an idea in another script (東京の猫, Кот в Москве, emoji): a stable name of its own
-        import hashlib
-
-        slug = f"story-{hashlib.sha256(text.strip().encode()).hexdigest()[:8]}"
-    return slug
-
-
 def _config(config: Path | None, overrides: list[str] | None) -> Config:
     return load_config(config, overrides or [])
 
 
-def _fail(e: Exception, cfg: Config | None = None, debug: bool = False) -> None:
-    msg = str(e)
-    if cfg is not None:
-        msg = cfg.redact(msg)
+def _fail(e: BaseException, cfg: Config | None = None, debug: bool = False) -> None:
+    """Print any error as the service's one line (a traceback only with --debug) and exit with its code."""
+    from storygen.service import user_error
+
     if debug:
         err.print_exception()
-    _print_error(msg)
-    code = getattr(e, "exit_code", 1)
-    raise typer.Exit(code)
+    ue = user_error(e, cfg)
+    _print_error(str(ue))
+    raise typer.Exit(getattr(ue, "exit_code", 1))
 
 
 def _print_error(msg: str) -> None:
     err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)  # "[keyframes]" is text
 
 
-def _stage_name(value: str | None, flag: str) -> str | None:
-    if value is None:
-        return None
-    if value not in STAGES:
-        raise InputError(f"Unknown stage '{value}' for {flag}.", f"use one of: {', '.join(STAGES)}")
-    return value
+def _reporter(json_: bool, quiet: bool):
+    from storygen.progress import JsonReporter, QuietReporter, RichReporter
+
+    return JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
 
 
 @app.command()
@@ -91,6 +72,7 @@ def make(
     until: Annotated[Optional[str], typer.Option("--until", help=f"Stop after this stage ({', '.join(STAGES)}).")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Re-run from this stage on, even if up to date.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run every stage, and allow replacing the idea/inputs of an existing story.")] = False,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="If another run is making this story, wait up to this many seconds for it (default: fail at once).")] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final path (and errors).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print machine-readable progress events, one JSON object per line.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -102,73 +84,42 @@ def make(
     Re-running skips every stage whose inputs and settings have not changed. Edit [bold]revised/script.txt[/bold]
     by hand and run again: only what depends on it is redone.
     """
-    from storygen.inputs import IDEA_JSON, IDEA_TXT, prepare_user_inputs, stage_user_inputs
-    from storygen.progress import JsonReporter, QuietReporter, RichReporter
-    from storygen.stages.base import RunOptions
-    from storygen.workspace import Story
+    from storygen.service import StoryRequest, make_story
 
     cfg: Config | None = None
     try:
         cfg = _config(config, overrides)
-        until_s, from_s = _stage_name(until, "--until"), _stage_name(from_, "--from")
-        if idea is not None and idea_file is not None:
-            raise InputError("Both an IDEA and --idea-file were given.", "pass one of them.")
-        if out is None:
-            if idea is None and idea_file is None:
-                raise InputError("No idea and no story folder given.", 'run storygen make "your idea", or storygen make -o DIR to resume.')
-            seed_text = idea if idea is not None else idea_file.stem  # type: ignore[union-attr]
-            out = Path("stories") / _slug(seed_text)
-        if until_s and from_s and STAGES.index(from_s) > STAGES.index(until_s):
-            raise InputError(f"--from {from_s} comes after --until {until_s}: nothing would run.",
-                             f"use a --from stage at or before {until_s}, or leave --until out.")
-        opts = RunOptions(idea=idea, idea_file=idea_file, script_file=script, voice_file=voice, images_dir=images)
-        # every input is read and checked before the story folder is created or touched
-        prepared = prepare_user_inputs(opts, cfg)
-        if idea is None and idea_file is None and not ((out / IDEA_TXT).is_file() or (out / IDEA_JSON).is_file()):
-            raise InputError(f"'{out}' is not a story yet and no idea was given.",
-                             f'pass one: storygen make "your idea" -o {out} (or --idea-file FILE).')
-        if prepared.idea_note and not (json_ or quiet):
-            err.print(f"[yellow]note:[/yellow] {escape(prepared.idea_note)}", highlight=False)
-        story = Story.open_or_create(out)
-        stage_user_inputs(story, opts, cfg, force=force, prepared=prepared)
-        reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
-        summary, took = _run_story(story, opts, cfg, until_s, from_s, force, reporter)
-        final = story.path(L.FINAL)
+        req = StoryRequest(idea=idea, idea_file=idea_file, script=script, voice=voice, images=images, out=out,
+                           until=until, from_stage=from_, force=force, wait=wait)
+        reporter = _reporter(json_, quiet)
+
+        def on_event(event: dict) -> None:
+            if event["event"] == "waiting" and not (json_ or quiet):
+                err.print(f"[yellow]waiting:[/yellow] {escape(event['story'])} is being made by {escape(event['holder'])}…",
+                          highlight=False)
+            reporter(event)
+
+        with reporter:
+            result = make_story(req, on_event=on_event, cfg=cfg)
+        if result.note and not (json_ or quiet):
+            err.print(f"[yellow]note:[/yellow] {escape(result.note)}", highlight=False)
+        shown = result.final or result.story
         if json_:
-            print(json.dumps({"event": "finished", "story": str(story.root), "final": str(final) if final.exists() else None,
-                              "seconds": round(took, 2), "ran": [k for k, v in summary.items() if v["ran"]]}))
+            print(json.dumps({"event": "finished", "story": str(result.story),
+                              "final": str(result.video) if result.video else None,
+                              "seconds": round(result.seconds, 2), "ran": result.ran}))
         elif quiet:
-            print(final if final.exists() and (until_s in (None, "final")) else story.root)
+            print(shown)
         else:
-            ran = sum(1 for v in summary.values() if v["ran"])
-            what = f"[bold]{escape(str(final if final.exists() and until_s in (None, 'final') else story.root))}[/bold]"
-            err.print(f"[green]Done[/green] in {took:.1f}s ({ran} stage(s) ran): {what}", highlight=False)
-    except StoryGenError as e:
-        _fail(e, cfg, debug)
+            err.print(f"[green]Done[/green] in {result.seconds:.1f}s ({len(result.ran)} stage(s) ran): "
+                      f"[bold]{escape(str(shown))}[/bold]", highlight=False)
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
         raise typer.Exit(130) from None
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            _fail(StoryGenError("The disk is full.", "free some space and run the same command again; finished stages are kept."), cfg, debug)
-        _fail(StoryGenError(f"{e.strerror or e}: {e.filename or ''}".strip(), "check the path and its permissions."), cfg, debug)
     except typer.Exit:
         raise
-    except Exception as e:  # noqa: BLE001 - a bug: still one line, the traceback with --debug
-        _fail(StoryGenError(f"Internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-                            "run again with --debug and report the traceback."), cfg, debug)
-
-
-def _run_story(story, opts, cfg: Config, until_s: str | None, from_s: str | None, force: bool, reporter) -> tuple[dict, float]:
-    """Run the pipeline on one story folder whose inputs are staged; returns the stage summary and seconds."""
-    from storygen.pipeline import run_pipeline
-    from storygen.stages.base import Context
-
-    ctx = Context(story=story, cfg=cfg, options=opts)
-    t0 = time.perf_counter()
-    with reporter:
-        summary = run_pipeline(ctx, until=until_s, from_stage=from_s, force=force, emit=reporter)
-    return summary, time.perf_counter() - t0
+    except Exception as e:  # noqa: BLE001 - every error is one line; the traceback with --debug
+        _fail(e, cfg, debug)
 
 
 @app.command()
@@ -189,15 +140,13 @@ def batch(
 
     Example: [bold]storygen ideas 8 --theme "the sea" -o ideas.json && storygen batch ideas.json -o week-42[/bold]
     """
-    from storygen.inputs import read_ideas_file, stage_idea, stage_user_inputs
-    from storygen.progress import JsonReporter, QuietReporter, RichReporter
-    from storygen.stages.base import RunOptions
-    from storygen.workspace import Story
+    from storygen.inputs import read_ideas_file
+    from storygen.service import StoryRequest, check_stage, make_story, slug, user_error
 
     cfg = None
     try:
         cfg = _config(config, overrides)
-        until_s = _stage_name(until, "--until")
+        check_stage(until, "--until")
         items = read_ideas_file(ideas_file)
     except StoryGenError as e:
         _fail(e, cfg)
@@ -213,33 +162,23 @@ def batch(
         try:
             if isinstance(item, InputError):
                 raise item
-            story = Story.open_or_create(out / f"{k:02d}-{_slug(title)}")
-            row["story"] = str(story.root)
-            if isinstance(item, str):
-                opts = RunOptions(idea=item)
-                stage_user_inputs(story, opts, cfg, force=force)
-            else:
-                stage_idea(story, item, force=force)
-                opts = RunOptions()
-            reporter = JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
-            _, row["seconds"] = _run_story(story, opts, cfg, until_s, None, force, reporter)
-            final = story.path(L.FINAL)
-            row["final"] = str(final) if final.exists() and until_s in (None, "final") else None
+            folder = out / f"{k:02d}-{slug(title)}"
+            row["story"] = str(folder.resolve())
+            req = StoryRequest(idea=item if isinstance(item, str) else None,
+                               story_idea=None if isinstance(item, str) else item, out=folder, until=until, force=force)
+            reporter = _reporter(json_, quiet)
+            with reporter:
+                result = make_story(req, on_event=reporter, cfg=cfg)
+            row["seconds"] = result.seconds
+            row["final"] = str(result.final) if result.final else None
             if quiet and row["final"]:
                 print(row["final"])
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
             raise typer.Exit(130) from None
-        except StoryGenError as e:
-            row["error"] = str(e)
-        except OSError as e:
-            row["error"] = f"{e.strerror or e}: {e.filename or ''}".strip()
-            if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                row["error"] = "The disk is full. Fix: free some space and run the same command again."
-        except Exception as e:  # noqa: BLE001 - a bug in one story: report it, go on with the next
-            row["error"] = f"Internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        except Exception as e:  # noqa: BLE001 - one story's error (or a bug in it): report it, go on with the next
+            row["error"] = str(user_error(e, cfg))
         if row["error"]:
-            row["error"] = cfg.redact(row["error"]) if cfg is not None else row["error"]
             _print_error(row["error"])
             if row["error"].startswith("The disk is full"):
                 break  # every story after this one would fail the same way
@@ -402,9 +341,14 @@ def _root(
     pass
 
 
-def main() -> None:
+def configure_process() -> None:
+    """The process environment a front door sets once, at start (library code never writes os.environ)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main() -> None:
+    configure_process()
     app(prog_name="storygen")
 
 

@@ -133,6 +133,7 @@ class PreparedInputs:
     idea: StoryIdea | None = None
     idea_note: str | None = None  # e.g. "using idea 1 of 3" for a list from `storygen ideas N`
     script: str | None = None
+    script_idea: StoryIdea | None = None  # an idea made from the script, for a story given no idea
     voice: tuple[str, bytes] | None = None  # (file name, bytes)
     images: list[Path] | None = None
 
@@ -157,6 +158,7 @@ def prepare_user_inputs(opts: RunOptions, cfg: Config) -> PreparedInputs:
         if not any(ch.isalpha() for ch in text):
             raise InputError(f"Script file '{opts.script_file}' has no words in it.", "pass a script with spoken words.")
         out.script = text.strip() + "\n"
+        out.script_idea = idea_from_script(out.script)
 
     if opts.voice_file is not None:
         out.voice = (f"voice{opts.voice_file.suffix.lower() or '.audio'}", read_voice_file(opts.voice_file))
@@ -164,6 +166,21 @@ def prepare_user_inputs(opts: RunOptions, cfg: Config) -> PreparedInputs:
     if opts.images_dir is not None:
         out.images = check_images(opts.images_dir)
     return out
+
+
+def idea_from_script(script: str) -> StoryIdea | None:
+    """An idea for a story that comes with its own script and no idea: titled after the script's first sentence,
+    its logline the first two. No writer is asked: the script already says what the story is."""
+    from storygen.writing.text import clean_script, split_sentences
+
+    sentences = [s.strip() for s in split_sentences(clean_script(script)) if any(ch.isalpha() for ch in s)]
+    if not sentences:
+        return None
+    title = sentences[0].rstrip(".!?…;:")
+    if len(title) > 80:
+        title = title[:80].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    logline = " ".join(sentences[:2])[:600]
+    return StoryIdea(title=title, logline=logline, source=logline)
 
 
 def read_voice_file(src: Path) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -83,6 +83,15 @@ class WordTiming(_Model):
         if self.end < self.start:
             self.end = self.start
         return self
+
+
+class HeardWord(NamedTuple):
+    """One word a recogniser heard (or a voice reported): its text, start and end in seconds, and how sure."""
+
+    word: str
+    start: float
+    end: float
+    probability: float = 1.0
 
 
 class Character(_Model):

@@ -107,8 +107,12 @@ def select(until: str | None = None) -> list[Stage]:
 
 
 def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | None = None, force: bool = False,
-                 emit: Callable[[Event], None] = lambda e: None) -> dict[str, Any]:
-    """Run (or skip) each stage in order. Returns a summary: {stage: {"ran": bool, "seconds": float, ...}}."""
+                 emit: Callable[[Event], None] = lambda e: None,
+                 before_record: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Run (or skip) each stage in order. Returns a summary: {stage: {"ran": bool, "seconds": float, ...}}.
+
+    ``before_record`` runs before each manifest write (the service checks there that it still holds the story's
+    lease, so a run presumed dead never overwrites the manifest of the run that took over)."""
     stages = select(until)
     from_idx = STAGES.index(from_stage) if from_stage else None
     emit({"event": "plan", "stages": [s.name for s in stages]})
@@ -136,6 +140,7 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
         seconds = time.perf_counter() - t0
         # inputs are hashed again after the run: a stage may create its own inputs (copied user files)
         key, inputs, settings = stage_key(stage, ctx)
+        before_record()
         ctx.story.record_stage(stage.name, {
             "key": key,
             "provider": result.provider,

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -59,8 +60,11 @@ def default_file_mode() -> int:
 # Those in use by THIS process are listed in _LIVE (a PID may be reused, e.g. PID 1 in a container).
 _LIVE: set[str] = set()
 _LIVE_LOCK = threading.Lock()
-_PART_PID = re.compile(r"\.(\d+)-[A-Za-z0-9_]+\.part")
-_WORK_PID = re.compile(r"^\.render-(\d+)-")
+#: the host a temp name was made on, as a short tag: a run on another machine (shared storage) is not judged
+#: by this machine's process table
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_PART_PID = re.compile(r"\.(\d+)(?:@([0-9a-f]{8}))?-[A-Za-z0-9_]+\.part")
+_WORK_PID = re.compile(r"^\.render-(\d+)(?:@([0-9a-f]{8}))?-")
 #: a temp file or folder without an owner PID (made by an older storygen) that has not changed
 #: for this long is left over from a killed run
 STALE_AFTER_S = 600.0
@@ -101,8 +105,17 @@ def _newest_mtime(path: Path) -> float:
     return newest
 
 
-def is_leftover(path: Path, pid: int | None, now: float | None = None) -> bool:
-    """Whether a temp file / work folder owned by ``pid`` (None: unknown owner) is left over from a dead run."""
+def _owner() -> str:
+    return f"{os.getpid()}@{HOST_TAG}"  # after a fork the PID changes
+
+
+def is_leftover(path: Path, pid: int | None, now: float | None = None, host: str | None = None,
+                remote_live: bool = False) -> bool:
+    """Whether a temp file / work folder owned by ``pid`` on host tag ``host`` (None: unknown owner, or this host
+    for ``host``) is left over from a dead run. Another host's file is left over unless ``remote_live``: that host
+    holds a live lease on the story."""
+    if host is not None and host != HOST_TAG:
+        return not remote_live
     if pid is None or os.name != "posix":
         return (now if now is not None else time.time()) - _newest_mtime(path) > STALE_AFTER_S
     if pid == os.getpid():
@@ -121,7 +134,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}-", suffix=f".part{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{_owner()}-", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     _live(tmp_path, True)
@@ -148,7 +161,7 @@ def work_dir(parent: str | os.PathLike[str], prefix: str = ".render-") -> Iterat
     """
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
-    d = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+    d = Path(tempfile.mkdtemp(prefix=f"{prefix}{_owner()}-", dir=parent))
     _live(d, True)
     try:
         yield d
@@ -194,18 +207,30 @@ def hash_obj(obj: Any) -> str:
     return hash_bytes(json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8"))
 
 
+OUTSIDE = "<outside>"
+
+
+def story_key(p: Path, root: Path) -> str:
+    """How a path is named in the manifest: relative to the story, or ``<outside>/NAME`` for a file the user keeps
+    elsewhere (a music track): such a file is keyed by its content, which its hash already is."""
+    try:
+        return Path(os.path.abspath(p)).relative_to(root).as_posix()
+    except ValueError:
+        return f"{OUTSIDE}/{p.name}"
+
+
 def hash_paths(paths: list[Path], root: Path) -> dict[str, str]:
-    """sha256 of each file (or every file under a folder), keyed by path relative to ``root``."""
+    """sha256 of each file (or every file under a folder), keyed by ``story_key``."""
     out: dict[str, str] = {}
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and not f.name.startswith("."):
-                    out[f.relative_to(root).as_posix()] = hash_file(f)
+                    out[story_key(f, root)] = hash_file(f)
         elif p.is_file():
-            out[p.relative_to(root).as_posix()] = hash_file(p)
+            out[story_key(p, root)] = hash_file(p)
         else:
-            out[p.relative_to(root).as_posix()] = "missing"
+            out[story_key(p, root)] = "missing"
     return out
 
 
@@ -217,28 +242,43 @@ def cleanup_partials(folder: Path) -> int:
     ones without an owner PID (older versions) go when they have not changed for STALE_AFTER_S
     (folders) or at once (temp files, as before).
     """
+    from storygen.lease import HOST, holder_alive, read_lease
+
     n = 0
     if not folder.is_dir():
         return 0
+    lease = read_lease(folder)
+    remote = lease if lease is not None and lease.host != HOST and holder_alive(lease) else None
+    remote_tag = hashlib.sha1(remote.host.encode()).hexdigest()[:8] if remote else None
     now = time.time()
+
+    def leftover(path: Path, m: re.Match[str] | None) -> bool:
+        host = m.group(2) if m else None
+        return is_leftover(path, int(m.group(1)) if m else None, now, host=host, remote_live=host == remote_tag)
+
     for d in sorted(folder.rglob(".render-*")):
         if not d.is_dir() or not d.exists():
             continue
-        m = _WORK_PID.match(d.name)
-        if is_leftover(d, int(m.group(1)) if m else None, now):
+        if remote is not None and _WORK_PID.match(d.name) is None:
+            continue  # no owner in the name: while another host holds the story, it may be that host's
+        if leftover(d, _WORK_PID.match(d.name)):
             shutil.rmtree(d, ignore_errors=True)
             n += 1
     for f in folder.rglob(".*.part*"):
         if not f.is_file() or any(p.startswith(".render-") for p in f.relative_to(folder).parts[:-1]):
             continue  # a work folder's files go with the folder
         m = _PART_PID.search(f.name)
-        if m is None or is_leftover(f, int(m.group(1)), now):
+        if m is None and remote is not None:
+            continue
+        if m is None or leftover(f, m):
             f.unlink(missing_ok=True)
             n += 1
     return n
 
 
 # ---------------------------------------------------------------- the story folder
+_MANIFEST_LOCK = threading.RLock()
+
 class Story:
     """A story folder: one subfolder per stage plus ``manifest.json``."""
 
@@ -261,10 +301,11 @@ class Story:
 
     # creation -------------------------------------------------------------
     @classmethod
-    def open_or_create(cls, root: str | os.PathLike[str]) -> "Story":
+    def open_or_create(cls, root: str | os.PathLike[str], *, cleanup: bool = True) -> "Story":
         """Open an existing story folder or create a new one; refuse anything else.
 
-        A folder that exists, is not empty and holds no manifest is the user's, not ours.
+        A folder that exists, is not empty and holds no manifest is the user's, not ours. ``cleanup`` removes
+        what killed runs left (the service does that once it holds the story's lease instead).
         """
         p = Path(root)
         if p.exists() and not p.is_dir():
@@ -282,7 +323,8 @@ class Story:
         except OSError as e:
             raise InputError(f"Cannot create output folder '{p}': {e.strerror}.", "choose a writable -o folder.") from e
         story = cls(p)
-        cleanup_partials(story.root)
+        if cleanup:
+            cleanup_partials(story.root)
         if not story.manifest_path.exists():
             story.save_manifest({"version": MANIFEST_VERSION, "created": time.time(), "stages": {}})
         return story
@@ -312,6 +354,12 @@ class Story:
         write_json(self.manifest_path, data)
 
     def record_stage(self, stage: str, entry: dict[str, Any]) -> None:
+        """Add one stage's entry. Only the holder of the story's lease (storygen.lease) writes a story, so this
+        read-modify-write does not race another process; the lock covers threads of this one."""
+        with _MANIFEST_LOCK:
+            self._record(stage, entry)
+
+    def _record(self, stage: str, entry: dict[str, Any]) -> None:
         data = self.load_manifest()
         data["stages"][stage] = entry
         data["updated"] = time.time()

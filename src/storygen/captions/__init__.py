@@ -1,5 +1,2 @@
-"""Caption text, script-to-audio word alignment and caption files (words.json, SRT, WebVTT, ASS)."""
-
-from storygen.captions.text import normalise_word, script_words, speakable_text
-
-__all__ = ["normalise_word", "script_words", "speakable_text"]
+"""Script-to-audio word alignment and caption files (words.json, SRT, WebVTT, ASS). The caption words
+themselves (``script_words``, ``normalise_word``) are in ``storygen.text.words``."""

@@ -1,11 +1,9 @@
 """Script-to-speech word alignment: the recognised words give the times, the script gives the words.
 
-1. Both sides are expanded into matching tokens (``normalise_word``: "30" -> "thirty", "don't" -> "do not").
-2. ``difflib`` finds the exact-token skeleton; the gaps between exact runs are aligned by a small
-   Needleman-Wunsch with fuzzy similarity (ASR misspellings, split or joined words).
-3. Every script word gets a time: matched words from their heard words, unmatched words interpolated
-   between matched neighbours (by length) and flagged ``matched=False`` with a low confidence.
-4. ``refine_with_audio`` removes Whisper's systematic lag and snaps boundaries to pauses and energy dips.
+1. ``storygen.text.timing.align_words`` maps the recognised words onto the script's words (one timing each;
+   unmatched words interpolated and flagged).
+2. ``refine_with_audio`` removes Whisper's systematic lag and snaps boundaries to pauses and energy dips.
+3. ``align_to_audio`` carries an espeak-ng reading's exact word boundaries onto the audio by DTW.
 
 ``alignment_confidence`` (the share of matched words) tells a voice in another language, or a voice
 file that reads another text, from a good alignment: it is reported, not hidden.
@@ -13,22 +11,15 @@ file that reads another text, from a good alignment: it is reported, not hidden.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from storygen.captions.text import normalise_word
-from storygen.models import WordTiming
-from storygen.providers.asr.base import HeardWord
+from storygen.models import HeardWord, WordTiming
+from storygen.text.timing import unmatched_runs, align_words, make_monotonic
 
 LOW_CONFIDENCE = 0.6  # below this share of matched words the alignment is reported as unreliable
-UNMATCHED_CONFIDENCE = 0.25
-# faster-whisper's word times (cross-attention DTW, 20 ms steps) come late by a near-constant amount.
-# Measured with benchmarks/alignment.py on tiny.en over Piper and espeak-ng speech.
-DEFAULT_LAG = 0.050
 
 
 def alignment_confidence(words: list[WordTiming]) -> float:
@@ -123,7 +114,7 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
     new_s = np.where(matched & ~snapped_s, starts + lag, new_s)
     new_e = np.where(matched & ~snapped_e, ends + lag, new_e)
     # interpolated runs: keep their relative layout between the corrected neighbours
-    for i, j in _unmatched_runs(matched):
+    for i, j in unmatched_runs(matched):
         lo = new_e[i - 1] if i > 0 else max(0.0, starts[i] + lag)
         hi = new_s[j] if j < n else ends[j - 1] + lag
         span0 = max(1e-6, ends[j - 1] - starts[i])
@@ -150,8 +141,8 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path) -> list[WordT
     When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text) or
     espeak-ng is missing, the ASR times are kept: a warp of a reading of the wrong text means nothing.
     """
-    from storygen.captions.text import script_words
     from storygen.media.audio import load_mono
+    from storygen.text.words import script_words
 
     words = script_words(script)
     if not words:

@@ -206,11 +206,16 @@ class _Event(ctypes.Structure):
 
 
 _CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+# espeak-ng is a C library with one global state per process (one voice, one synth callback): it is
+# initialised once and every synthesis holds _ESPEAK_LOCK. Not a model cache, so not a ModelHost's: a host
+# could release it, but espeak_Initialize's state would stay in the process anyway, and captions may not
+# import providers. Nothing large is held (the library and its sample rate).
 _ESPEAK: dict[str, object] = {}
 _ESPEAK_LOCK = threading.Lock()
 
 
 def _espeak():
+    """(library, sample rate), initialising espeak-ng on first use. The caller holds ``_ESPEAK_LOCK``."""
     if "lib" not in _ESPEAK:
         import espeakng_loader
 

@@ -1,5 +1,7 @@
 """Narration post-processing: decode, trim, shorten long pauses, pad and loudness-normalise.
 
+Loudness (measuring, normalising, limiting, what counts as a silent track) is ``media.loudness``.
+
 Every edit is a cut in time, so word timings go through the same piecewise-linear time map as the
 samples: captions stay on the words whatever the trimming did. All processing is vectorised numpy.
 """
@@ -13,17 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from storygen.config import DEFAULTS
 from storygen.errors import InputError, MediaError
+from storygen.media import loudness
 from storygen.media.ffmpeg import run_ffmpeg
 from storygen.models import WordTiming
 from storygen.workspace import atomic_path
 
 SAMPLE_RATE = 48000
 _FRAME = 0.010  # seconds per analysis frame
-_SILENCE_REL_DB = -40.0  # a frame this far below the loud speech level counts as silence
-_SILENCE_ABS_DB = -55.0  # ... and anything under this is always silence
+# pauses (frames to trim), not silent tracks: a silent track is loudness.is_silent
+_SILENCE_REL_DB = -40.0  # a frame this far below the loud speech level counts as a pause
+_SILENCE_ABS_DB = -55.0  # ... and anything under this always does
 _GUARD = 0.040  # keep this much audio either side of speech when cutting (consonant onsets, breaths)
-_TRUE_PEAK_CEILING_DB = -1.0
+VOICE_TRUE_PEAK = -1.0  # dBTP ceiling for the narration (the final mix has its own: render.true_peak)
 
 
 # ---------------------------------------------------------------- decoding
@@ -48,8 +53,8 @@ def decode_to_wav(src: Path, dst: Path, sample_rate: int = SAMPLE_RATE) -> float
         x, sr = _read(tmp)
         if x.size == 0:
             raise InputError(f"'{src}' holds no audio samples.", "pass a file with audible speech.")
-        if float(np.max(np.abs(x))) < 10 ** (-60 / 20):
-            raise InputError(f"'{src}' is silent (peak below -60 dBFS).", "pass a file with audible speech, or check its volume.")
+        if loudness.is_silent(loudness.integrated_lufs(x, sr)):
+            raise InputError(f"'{src}' is silent (no measurable loudness).", "pass a file with audible speech, or check its volume.")
     return x.size / sr
 
 
@@ -91,70 +96,6 @@ def write_wav(path: Path, x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path
     with atomic_path(path) as tmp:
         sf.write(os.fspath(tmp), np.clip(x, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
     return Path(path)
-
-
-# ---------------------------------------------------------------- loudness
-def _integrated(x: np.ndarray, sr: int) -> float:
-    import pyloudnorm as pyln
-
-    if x.size < int(0.5 * sr):  # the meter needs at least one 400 ms block
-        x = np.concatenate([x, np.zeros(int(0.5 * sr) - x.size, dtype=x.dtype)])
-    with np.errstate(divide="ignore"):
-        return float(pyln.Meter(sr).integrated_loudness(x.astype(np.float64)))
-
-
-def measure_lufs(path: Path) -> float:
-    """Integrated loudness (ITU-R BS.1770-4, LUFS) of an audio file; -inf for digital silence."""
-    x = load_mono(Path(path))
-    return _integrated(x, SAMPLE_RATE)
-
-
-def true_peak_db(x: np.ndarray, sr: int = SAMPLE_RATE) -> float:
-    """4x-oversampled peak in dBTP."""
-    from scipy.signal import resample_poly
-
-    if x.size == 0:
-        return -math.inf
-    up = resample_poly(x.astype(np.float64), 4, 1)
-    peak = float(np.max(np.abs(up)))
-    return 20 * math.log10(peak) if peak > 0 else -math.inf
-
-
-def _limit(x: np.ndarray, sr: int, ceiling_db: float) -> np.ndarray:
-    """A look-ahead peak limiter: smooth gain reduction wherever the (oversampled) peak would pass the ceiling."""
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-    from scipy.signal import resample_poly
-
-    ceiling = 10 ** ((ceiling_db - 0.3) / 20)  # 0.3 dB of headroom for inter-sample peaks
-    env = np.abs(resample_poly(x.astype(np.float64), 4, 1)).reshape(-1, 4).max(axis=1)[: x.size]
-    if env.size < x.size:
-        env = np.pad(env, (0, x.size - env.size))
-    need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
-    if float(need.min()) >= 1.0:
-        return x
-    win = max(3, int(0.005 * sr))  # 5 ms look-ahead/hold, then 5 ms smoothing
-    gain = minimum_filter1d(need, size=2 * win + 1, mode="nearest")
-    gain = uniform_filter1d(gain, size=win, mode="nearest")
-    gain = np.minimum(gain, need)  # smoothing may not let a peak through
-    return (x * gain).astype(np.float32)
-
-
-def normalise_loudness(x: np.ndarray, sr: int, target_lufs: float,
-                       ceiling_db: float = _TRUE_PEAK_CEILING_DB) -> tuple[np.ndarray, float, float]:
-    """Gain (plus limiting where the peaks need it) to ``target_lufs`` ±0.5 LU. Returns (audio, in_lufs, gain_db)."""
-    measured = _integrated(x, sr)
-    if not math.isfinite(measured):
-        raise InputError("The narration is silent (no measurable loudness).", "check the voice file or the TTS settings.")
-    gain_db = target_lufs - measured
-    y = x
-    for _ in range(4):
-        y = (x * 10 ** (gain_db / 20)).astype(np.float32)
-        y = _limit(y, sr, ceiling_db)
-        now = _integrated(y, sr)
-        if abs(now - target_lufs) <= 0.2:
-            break
-        gain_db += target_lufs - now  # limiting ate some loudness: make it up and limit again
-    return y, measured, gain_db
 
 
 # ---------------------------------------------------------------- silence analysis
@@ -205,23 +146,32 @@ class TimeMap:
         return self.offset + self.length
 
 
-def postprocess(in_wav: Path, out_wav: Path, words: list[WordTiming] | None, *, target_lufs: float = -16.0,
-                pad_start: float = 0.5, pad_end: float = 1.0, max_pause: float = 0.7,
+_VOICE = DEFAULTS["voice"]
+
+
+def postprocess(in_wav: Path, out_wav: Path, words: list[WordTiming] | None, *,
+                target_lufs: float = _VOICE["target_lufs"], pad_start: float = _VOICE["pad_start"],
+                pad_end: float = _VOICE["pad_end"], max_pause: float = _VOICE["max_pause"],
+                max_true_peak: float = VOICE_TRUE_PEAK,
                 sample_rate: int = SAMPLE_RATE) -> tuple[list[WordTiming] | None, dict[str, Any]]:
     """Trim, shorten pauses over ``max_pause``, pad and normalise ``in_wav`` into ``out_wav`` (48 kHz mono 16-bit).
 
     ``words`` (timings in ``in_wav``'s time base) come back in ``out_wav``'s time base. The stats dict holds
-    every figure for the manifest.
+    every figure for the manifest. A silent narration (``loudness.is_silent``) raises InputError.
     """
     x = load_mono(Path(in_wav), sample_rate)
     sr = sample_rate
-    if x.size == 0 or float(np.max(np.abs(x))) < 1e-4:
-        raise InputError(f"The narration '{Path(in_wav).name}' is silent.", "check the voice file or the TTS settings.")
+    if loudness.is_silent(loudness.integrated_lufs(x, sr)):
+        raise InputError(f"The narration '{Path(in_wav).name}' is silent (no measurable loudness).",
+                         "check the voice file or the TTS settings.")
     in_dur = x.size / sr
     silent, hop, thr = silence_mask(x, sr)
     voiced = np.flatnonzero(~silent)
-    first = voiced[0] * hop / sr
-    last = (voiced[-1] + 1) * hop / sr
+    if voiced.size == 0:  # quiet throughout, but not silent: no pause to find, keep it all
+        first, last = 0.0, in_dur
+    else:
+        first = voiced[0] * hop / sr
+        last = (voiced[-1] + 1) * hop / sr
     if words:
         # never trim into a word the voice says it spoke
         first = min(first, max(0.0, words[0].start))
@@ -257,10 +207,13 @@ def postprocess(in_wav: Path, out_wav: Path, words: list[WordTiming] | None, *, 
         pieces.append(seg)
     speech = np.concatenate(pieces) if pieces else x
 
-    y, in_lufs, gain_db = normalise_loudness(speech, sr, target_lufs)
-    y = np.concatenate([np.zeros(int(round(pad_start * sr)), np.float32), y,
+    norm = loudness.normalise(speech, sr, target_lufs, max_true_peak)
+    if norm.silent:  # everything audible was trimmed away
+        raise InputError(f"The narration '{Path(in_wav).name}' is silent (no measurable loudness).",
+                         "check the voice file or the TTS settings.")
+    y = np.concatenate([np.zeros(int(round(pad_start * sr)), np.float32), norm.audio,
                         np.zeros(int(round(pad_end * sr)), np.float32)])
-    out_lufs = _integrated(y, sr)
+    out_lufs = loudness.integrated_lufs(y, sr)
     write_wav(Path(out_wav), y, sr)
 
     out_words = None
@@ -272,11 +225,11 @@ def postprocess(in_wav: Path, out_wav: Path, words: list[WordTiming] | None, *, 
             out_words.append(w.model_copy(update={"start": round(s, 3), "end": round(max(s, e), 3)}))
 
     stats = {
-        "input_lufs": _r(in_lufs),
+        "input_lufs": _r(norm.input_lufs),
         "output_lufs": _r(out_lufs),
         "target_lufs": target_lufs,
-        "gain_db": _r(gain_db),
-        "true_peak_dbtp": _r(true_peak_db(y, sr)),
+        "gain_db": _r(norm.gain_db),
+        "true_peak_dbtp": _r(loudness.true_peak_dbtp(y, sr)),
         "silence_threshold_dbfs": _r(thr),
         "input_seconds": round(in_dur, 3),
         "trimmed_start_seconds": round(start, 3),

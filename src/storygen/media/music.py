@@ -1,126 +1,175 @@
-"""A generated ambient music bed: a slow, low-passed pad on a mood-dependent chord progression.
+"""The music bed: a track from the packaged music library, picked by the story's mood and looped to length.
 
-Pure numpy/scipy (no per-sample Python loops), stereo, deterministic for (duration, mood, seed).
+The library is ``immich-memories-music`` (MIT, no attribution needed): about 30 s Ogg Opus tracks, one folder per
+mood (calm, energetic, happy, nostalgic, tender). The planner's moods are mapped onto those five; the seed picks
+the track within the mood. A bed longer than the track loops with a seamless beat-length crossfade
+(``music_loop``) and ends on a short fade-out. Without the library the bed falls back to the synthesized pad of
+``music_synth`` and says so. Deterministic for (duration, mood, seed).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from storygen.errors import InputError
+from storygen.media.music_synth import SR, mood_family, synth_bed
 from storygen.workspace import atomic_path
 
-SR = 48000
-_SYN = 12000  # synthesis rate: everything is low-passed under 2.5 kHz, then upsampled 4x to SR
+__all__ = ["SR", "LIBRARY_MOODS", "MusicBed", "generate_music_bed", "library_mood", "make_music_bed", "mood_family"]
 
-# chords as semitone offsets from the key's root (root, third, fifth, colour note)
-_MINOR = {
-    "sad": [(0, 3, 7, 10), (-4, 0, 3, 7), (-9, -5, -2, 3), (-2, 2, 5, 9)],  # i  VI  III(low)  VII
-    "eerie": [(0, 3, 7, 14), (1, 5, 8, 13), (0, 3, 7, 11), (-5, -2, 2, 6)],  # i  bII  i(maj7)  v
-    "tense": [(0, 3, 7, 12), (5, 8, 12, 15), (-4, 0, 3, 7), (-5, -1, 2, 7)],  # i  iv  bVI  V
+LIBRARY = "immich-memories-music"
+LIBRARY_MOODS = ("calm", "energetic", "happy", "nostalgic", "tender")
+_AUDIO = {".opus", ".ogg", ".flac", ".wav"}
+# the planner's moods (storygen.art.moods), the synth's chord families and a few more tone words
+_TO_LIBRARY = {
+    "eerie": "nostalgic", "sad": "nostalgic", "wistful": "nostalgic", "bittersweet": "nostalgic",
+    "tense": "energetic", "epic": "energetic", "exciting": "energetic", "action": "energetic", "dramatic": "energetic",
+    "hopeful": "happy", "playful": "happy", "funny": "happy", "joyful": "happy", "cheerful": "happy",
+    "warm": "tender", "romantic": "tender", "gentle": "tender", "love": "tender", "loving": "tender",
+    "calm": "calm",
 }
-_MAJOR = {
-    "hopeful": [(0, 4, 7, 14), (-5, -1, 2, 7), (-3, 0, 4, 9), (-7, -3, 0, 5)],  # I  V  vi  IV
-    "warm": [(0, 4, 7, 11), (-8, -5, -1, 4), (-7, -3, 0, 4), (-5, -1, 2, 9)],  # Imaj7 iii IV V6
-    "funny": [(0, 4, 7, 12), (5, 9, 12, 17), (7, 11, 14, 19), (5, 9, 12, 17)],  # I  IV  V  IV
-    "calm": [(0, 4, 7, 14), (-7, -3, 0, 7), (-3, 0, 4, 11), (-7, -3, 2, 7)],  # I  IV  vi  IVsus
-}
-_ALIASES = {
-    "dark": "eerie", "mysterious": "eerie", "spooky": "eerie", "scary": "tense", "horror": "eerie",
-    "suspense": "tense", "tense": "tense", "melancholy": "sad", "tragic": "sad", "somber": "sad", "sombre": "sad",
-    "happy": "funny", "playful": "funny", "comic": "funny", "whimsical": "funny", "uplifting": "hopeful",
-    "inspiring": "hopeful", "romantic": "warm", "cozy": "warm", "cosy": "warm", "peaceful": "calm",
-    "serene": "calm", "neutral": "calm", "epic": "hopeful", "adventurous": "hopeful",
-}
+_PEAK_DB = -9.0  # quiet bed with headroom; the render gain-matches it under the voice anyway
 
 
-def mood_family(mood: str) -> tuple[str, bool]:
-    """(progression name, is_minor) for a free-text mood; unknown moods get 'calm' (major)."""
+@dataclass(frozen=True)
+class MusicBed:
+    """What was written, and from what: enough for the final stage to record in its info."""
+
+    path: Path
+    source: Literal["library", "synth"]
+    mood: str  # the library mood, or the synth's chord family
+    seconds: float
+    track: str | None = None  # "<mood>/<file>" inside the library
+    library: str | None = None  # "immich-memories-music==0.1.0"
+    loop: tuple[float, float] | None = None  # (head, tail) in the track, s: each loop jumps from tail to head
+    crossfade: float = 0.0  # s
+    seams: tuple[float, ...] = ()  # where each crossfade starts in the bed, s
+    match: float | None = None  # waveform correlation across the seam (1 = identical)
+    warning: str | None = None  # set when the bed fell back to the synthesized pad
+
+    def record(self) -> dict:
+        d = asdict(self)
+        d["path"] = os.fspath(self.path)
+        return {k: v for k, v in d.items() if v not in (None, (), [])}
+
+
+def library_mood(mood: str) -> str:
+    """One of LIBRARY_MOODS for a planner mood or free-text tone; unknown words give 'calm'."""
     words = [w.strip(".,;:!?") for w in str(mood or "").lower().split()]
     for w in words:
-        name = w if (w in _MINOR or w in _MAJOR) else _ALIASES.get(w)
-        if name:
-            return name, name in _MINOR
-    return "calm", False
+        if w in LIBRARY_MOODS:
+            return w
+        if w in _TO_LIBRARY:
+            return _TO_LIBRARY[w]
+    return _TO_LIBRARY[mood_family(mood)[0]]
 
 
-def _lowpass(x, cutoff: float):
-    from scipy.signal import butter, sosfilt
+def _library_root() -> tuple[Path | None, str]:
+    try:
+        from immich_memories_music import tracks_dir
+    except ImportError:
+        return None, ""
+    from importlib.metadata import PackageNotFoundError, version
 
-    sos = butter(2, cutoff, btype="low", fs=_SYN, output="sos")
-    return sosfilt(sos, x, axis=-1)
+    try:
+        return Path(tracks_dir()), f"{LIBRARY}=={version(LIBRARY)}"
+    except PackageNotFoundError:
+        return Path(tracks_dir()), LIBRARY
 
 
-def synth_bed(duration: float, mood: str, seed: int):
-    """Return float32 stereo samples, shape (n, 2), at 48 kHz."""
+def _read_track(path: Path):
+    import numpy as np
+    import soundfile as sf
+
+    x, sr = sf.read(os.fspath(path), dtype="float32", always_2d=True)
+    x = x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1)
+    if sr != SR:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(SR, sr)
+        x = resample_poly(x, SR // g, sr // g, axis=0).astype(np.float32)
+    if x.shape[0] < SR or not np.any(x):
+        raise ValueError("shorter than a second or silent")
+    return x
+
+
+def _shape(x, n: int):
+    """Raised-cosine fade-in (short: the track starts on its own) and fade-out, then the peak at _PEAK_DB."""
     import numpy as np
 
+    dur = n / SR
+    k_in, k_out = max(1, int(min(0.3, dur / 8) * SR)), max(1, int(min(2.5, dur / 4) * SR))
+    ramp = np.ones(n, np.float64)
+    ramp[:k_in] = np.sin(np.linspace(0, np.pi / 2, k_in)) ** 2
+    ramp[-k_out:] = np.minimum(ramp[-k_out:], np.cos(np.linspace(0, np.pi / 2, k_out)) ** 2)
+    y = x.astype(np.float64) * ramp[:, None]
+    peak = float(np.max(np.abs(y))) or 1.0
+    return (y * (10 ** (_PEAK_DB / 20) / peak)).astype(np.float32)
+
+
+def _from_library(path: Path, n: int, mood: str, seed: int, root: Path, label: str) -> tuple[object, MusicBed]:
+    from storygen.media.music_loop import find_loop, loop_to_length
+
+    lib = library_mood(mood)
+    tracks = sorted(p for p in (root / lib).glob("*") if p.suffix.lower() in _AUDIO and p.is_file())
+    if not tracks:
+        raise ValueError(f"no tracks in {root / lib}")
+    digest = hashlib.sha256(f"{seed}:{lib}".encode()).digest()
+    chosen = tracks[int.from_bytes(digest[:8], "little") % len(tracks)]
+    x = _read_track(chosen)
+    bed = dict(path=Path(path), source="library", mood=lib, seconds=n / SR, track=f"{lib}/{chosen.name}", library=label)
+    if n <= x.shape[0] // 2:
+        return _shape(x[:n], n), MusicBed(**bed)
+    pts = find_loop(x, SR)
+    y, seams = loop_to_length(x, n, pts)
+    if not seams:
+        return _shape(y, n), MusicBed(**bed)
+    return _shape(y, n), MusicBed(**bed, loop=(pts.head / SR, pts.tail / SR), crossfade=pts.fade / SR,
+                                  seams=tuple(s / SR for s in seams), match=round(pts.match, 4))
+
+
+def make_music_bed(path: Path, duration: float, mood: str, seed: int, library: Path | None = None) -> MusicBed:
+    """Write a stereo 48 kHz 16-bit WAV bed of exactly ``duration`` s to ``path`` (atomically) and say what it is.
+
+    ``library`` is a folder of ``<mood>/<track>`` files; by default the installed music package. Without it, or
+    when its track cannot be read, the bed is the synthesized pad and ``MusicBed.warning`` says why.
+    """
+    import soundfile as sf
+
+    duration, seed = float(duration), int(seed)
     if not (duration > 0) or duration > 3600:
         raise InputError(f"Music bed length {duration!r} s is out of range.", "use a duration between 0 and 3600 s.")
-    name, minor = mood_family(mood)
-    prog = (_MINOR if minor else _MAJOR)[name]
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    root_midi = int(rng.choice([45, 46, 47, 48, 50, 52])) if minor else int(rng.choice([48, 50, 52, 53, 55]))
-    chord_len = {"funny": 3.2, "hopeful": 4.5, "warm": 5.0, "calm": 6.0, "sad": 6.0, "eerie": 7.0, "tense": 4.0}[name]
-    chord_len *= float(rng.uniform(0.9, 1.1))
-    rot = int(rng.integers(0, len(prog)))
-    prog = prog[rot:] + prog[:rot]
-    cutoff = {"funny": 2400.0, "hopeful": 1800.0, "warm": 1500.0, "calm": 1400.0}.get(name, 1100.0)
-
-    n_final = int(round(duration * SR))
-    n = -(-n_final // (SR // _SYN))
-    out = np.zeros((2, n), np.float64)
-    xfade = min(2.0, chord_len / 2)
-    n_chords = int(np.ceil(duration / chord_len)) + 1
-    detune = 2 ** (np.array([-4.0, 4.0]) / 1200)  # +-4 cents: L/R chorus
-    for c in range(n_chords):
-        t0 = c * chord_len - xfade / 2
-        a, b = max(0, int(t0 * _SYN)), min(n, int((t0 + chord_len + xfade) * _SYN))
-        if b <= a:
-            continue
-        t = np.arange(a, b) / _SYN
-        local = t - t0
-        seg_len = chord_len + xfade
-        env = np.clip(np.minimum(local / xfade, (seg_len - local) / xfade), 0, 1)
-        env = np.sin(env * np.pi / 2) ** 2  # equal-sum raised-cosine crossfade
-        chord = prog[c % len(prog)]
-        tone = np.zeros((2, b - a))
-        for j, off in enumerate(chord):
-            midi = root_midi + off + (12 if j else 0)
-            f = 440.0 * 2 ** ((midi - 69) / 12)
-            ph = rng.uniform(0, 2 * np.pi, 2)[:, None]
-            amp = 0.55 if j == 0 else 0.32
-            for k, pa in ((1, 1.0), (2, 0.35), (3, 0.16), (4, 0.07)):
-                tone += amp * pa * np.sin(2 * np.pi * f * k * detune[:, None] * t[None, :] + k * ph)
-        # slow swell inside the chord
-        lfo = 0.85 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.07, 0.15) * t + rng.uniform(0, 2 * np.pi))
-        out[:, a:b] += tone * env * lfo
-    # a little soft air: low-passed noise
-    out += 0.02 * _lowpass(rng.standard_normal((2, n)), 600.0)
-    out = _lowpass(out, cutoff)
-    fin, fout = min(1.5, duration / 4), min(2.5, duration / 4)
-    ramp = np.ones(n)
-    k_in, k_out = max(1, int(fin * _SYN)), max(1, int(fout * _SYN))
-    ramp[:k_in] = np.linspace(0, 1, k_in) ** 2
-    ramp[-k_out:] = np.minimum(ramp[-k_out:], np.linspace(1, 0, k_out) ** 2)
-    out *= ramp
-    from scipy.signal import resample_poly
-
-    out = resample_poly(out, SR // _SYN, 1, axis=1)[:, :n_final]
-    peak = float(np.max(np.abs(out))) or 1.0
-    out *= 10 ** (-9 / 20) / peak  # quiet: peak at -9 dBFS
-    return out.T.astype(np.float32)
+    n = int(round(duration * SR))
+    root, label = (Path(library), os.fspath(library)) if library is not None else _library_root()
+    warning = None
+    if root is None:
+        warning = (f"The music library {LIBRARY} is not installed, so the music bed is a synthesized pad. "
+                   f"Fix: pip install {LIBRARY}==0.1.0, or set render.music to your own track.")
+    else:
+        try:
+            data, bed = _from_library(Path(path), n, mood, seed, root, label)
+        except (OSError, ValueError, RuntimeError) as e:  # soundfile raises LibsndfileError (a RuntimeError)
+            warning = (f"The music library at {root} could not be used ({' '.join(str(e).split())}), so the music "
+                       f"bed is a synthesized pad. Fix: pip install --force-reinstall {LIBRARY}==0.1.0, or set "
+                       "render.music to your own track.")
+    if warning is not None:
+        data = synth_bed(duration, mood, seed)
+        bed = MusicBed(path=Path(path), source="synth", mood=mood_family(mood)[0], seconds=n / SR, warning=warning)
+    with atomic_path(bed.path) as tmp:
+        sf.write(os.fspath(tmp), data, SR, subtype="PCM_16", format="WAV")
+    return bed
 
 
 def generate_music_bed(path: Path, duration: float, mood: str, seed: int) -> Path:
-    """Write a stereo 48 kHz 16-bit WAV ambient pad of ``duration`` seconds to ``path`` (atomically)."""
-    import soundfile as sf
-
-    data = synth_bed(float(duration), mood, int(seed))
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        sf.write(os.fspath(tmp), data, SR, subtype="PCM_16", format="WAV")
-    return path
+    """Write the music bed to ``path`` and return it; a fallback to the synthesized pad raises a UserWarning."""
+    bed = make_music_bed(path, duration, mood, seed)
+    if bed.warning:
+        warnings.warn(bed.warning, UserWarning, stacklevel=2)
+    return bed.path

@@ -6,12 +6,12 @@ Passes (all with the ffmpeg from imageio-ffmpeg, argument lists only):
 1. audio decode (fast): voice and the looped/trimmed music bed to 48 kHz float WAVs;
 2. audio mix (fast): the music, gain-matched with numpy/pyloudnorm, ducked under the voice with
    ``sidechaincompress`` (music is the main input, the voice the sidechain) and mixed with the voice;
-   numpy then sets the integrated loudness exactly and applies a look-ahead true-peak limiter;
+   ``media.loudness`` then sets the integrated loudness and limits the true peak;
 3. the single picture pass: one ``filter_complex`` that moves each still (per-frame ``scale`` +
    ``crop`` with float expressions rounded once in output space: no integer-source-pixel zoompan
    jitter), ``xfade``s the scenes, burns the captions with libass and encodes with libx264, muxing
    the finished audio as AAC, ``+faststart``, BT.709 tags;
-4. verification: ebur128 integrated loudness and true peak of the final file, and its length
+4. verification: integrated loudness and true peak of the final file (``media.loudness``), and its length
    (frames and container) against the narration's (``verify_output``).
 
 The final file is written to a temp name beside ``out_path`` and renamed into place only after
@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from storygen.config import DEFAULTS
 from storygen.errors import InputError, MediaError
+from storygen.media import loudness as ld
 from storygen.media.ffmpeg import MediaInfo, probe, run_ffmpeg
 from storygen.workspace import atomic_path, work_dir
 
 AUDIO_RATE = 48000
-#: limiter ceiling below the requested true peak: AAC encoding adds a little overshoot
-TP_MARGIN_DB = 0.6
+_R = DEFAULTS["render"]
 
 
 @dataclass(frozen=True)
@@ -57,20 +58,20 @@ class RenderJob:
     fonts_dir: Path | None
     out_path: Path
     music: Path | None
-    width: int = 1080
-    height: int = 1920
-    fps: int = 30
-    crossfade: float = 0.35
-    preset: str = "turbo"  # see X264_PRESETS; any x264 preset name works too
-    crf: int = 21
-    threads: int = 0
-    loudness: float = -14.0
-    true_peak: float = -1.0
-    music_gain_db: float = -14.0
-    duck_ratio: float = 8.0
+    width: int = _R["width"]
+    height: int = _R["height"]
+    fps: int = _R["fps"]
+    crossfade: float = _R["crossfade"]
+    preset: str = _R["preset"]  # see X264_PRESETS; any x264 preset name works too
+    crf: int = _R["crf"]
+    threads: int = _R["threads"]
+    loudness: float = _R["loudness"]  # integrated LUFS of the final mix
+    true_peak: float = _R["true_peak"]  # dBTP ceiling of the final file (media.loudness: headroom rule)
+    music_gain_db: float = _R["music_gain_db"]
+    duck_ratio: float = _R["duck_ratio"]
     #: refuse a narration (and so a video) shorter than this many seconds
     min_duration: float = 0.0
-    #: refuse a narration quieter than this (integrated LUFS): a silent voice track; None: no check
+    #: refuse a narration quieter than this (integrated LUFS; a silent one is -inf); None: no check
     min_voice_lufs: float | None = None
 
 
@@ -227,122 +228,6 @@ def _write_wav(path: Path, data, sr: int) -> None:
         sf.write(os.fspath(tmp), data, sr, subtype="FLOAT", format="WAV")
 
 
-def _k_weighting_sos(sr: int):
-    """BS.1770 K-weighting (high shelf + high pass) as second-order sections, for any sample rate."""
-    import numpy as np
-
-    def shelf(G=4.0, Q=1 / math.sqrt(2), fc=1500.0):
-        A, w0 = 10 ** (G / 40), 2 * math.pi * fc / sr
-        al, c = math.sin(w0) / (2 * Q), math.cos(w0)
-        b = [A * ((A + 1) + (A - 1) * c + 2 * math.sqrt(A) * al), -2 * A * ((A - 1) + (A + 1) * c),
-             A * ((A + 1) + (A - 1) * c - 2 * math.sqrt(A) * al)]
-        a = [(A + 1) - (A - 1) * c + 2 * math.sqrt(A) * al, 2 * ((A - 1) - (A + 1) * c),
-             (A + 1) - (A - 1) * c - 2 * math.sqrt(A) * al]
-        return [*(x / a[0] for x in b), *(x / a[0] for x in a)]
-
-    def highpass(Q=0.5, fc=38.0):
-        w0 = 2 * math.pi * fc / sr
-        al, c = math.sin(w0) / (2 * Q), math.cos(w0)
-        b, a = [(1 + c) / 2, -(1 + c), (1 + c) / 2], [1 + al, -2 * c, 1 - al]
-        return [*(x / a[0] for x in b), *(x / a[0] for x in a)]
-
-    return np.array([shelf(), highpass()])
-
-
-def _lufs(data, sr: int) -> float:
-    """Integrated loudness (LUFS, BS.1770-4 gating), vectorised; matches pyloudnorm within ~0.01 LU."""
-    import numpy as np
-    from scipy.signal import sosfilt
-
-    x = np.asarray(data, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    hop = int(round(0.1 * sr))
-    nsub = x.shape[0] // hop
-    if nsub < 4:
-        return -70.0
-    y = sosfilt(_k_weighting_sos(sr), x[: nsub * hop], axis=0)
-    sub = (y * y).reshape(nsub, hop, x.shape[1]).mean(axis=1)  # 100 ms mean squares
-    z = (sub[:-3] + sub[1:-2] + sub[2:-1] + sub[3:]) / 4  # 400 ms blocks, 75 % overlap
-    zsum = z[:, :2].sum(axis=1) if z.shape[1] <= 2 else z[:, :3].sum(axis=1) + 1.41 * z[:, 3:5].sum(axis=1)
-    with np.errstate(divide="ignore"):
-        lj = -0.691 + 10 * np.log10(zsum)
-    keep = lj > -70.0
-    if not keep.any():
-        return -70.0
-    rel = -0.691 + 10 * math.log10(zsum[keep].mean()) - 10
-    keep &= lj > rel
-    if not keep.any():
-        return -70.0
-    return float(-0.691 + 10 * math.log10(zsum[keep].mean()))
-
-
-def true_peak_db(data, sr: int) -> float:
-    """True peak (dBTP) by 4x polyphase oversampling, as BS.1770 describes."""
-    import numpy as np
-    from scipy.signal import resample_poly
-
-    if data.size == 0:
-        return -120.0
-    up = resample_poly(data, 4, 1, axis=0) if sr < 176400 else data
-    peak = float(np.max(np.abs(up)))
-    return 20 * math.log10(peak) if peak > 0 else -120.0
-
-
-def _limit(data, sr: int, ceiling_db: float, window_ms: float = 8.0):
-    """Look-ahead peak limiter, vectorised: the gain keeps the 4x-oversampled peak under ``ceiling_db``.
-
-    The needed gain is held (running minimum over +-w) and then smoothed (moving average over w);
-    every averaged window contains the peak's own held value, so the result never exceeds the need.
-    """
-    import numpy as np
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-    from scipy.signal import resample_poly
-
-    ceiling = 10 ** (ceiling_db / 20)
-    n = data.shape[0]
-    up = np.abs(resample_poly(data, 4, 1, axis=0)).max(axis=1)
-    up = np.pad(up, (0, (-up.size) % 4))
-    env = up.reshape(-1, 4).max(axis=1)[:n]
-    env = np.maximum(np.pad(env, (0, n - env.size)), np.abs(data).max(axis=1))
-    need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
-    w = max(1, int(sr * window_ms / 1000))
-    g = minimum_filter1d(need, size=2 * w + 1, mode="nearest")
-    g = uniform_filter1d(g, size=w, mode="nearest")
-    g = np.minimum(g, need)
-    return data * g[:, None].astype(data.dtype)
-
-
-def _finish_audio(mix, sr: int, loudness: float, true_peak: float):
-    """Gain to ``loudness`` LUFS, then limit so the true peak stays under ``true_peak - margin``.
-
-    Limiting lowers the loudness a little, so the gain is corrected and the limiter run again
-    (at most three rounds; usually one or two).
-    """
-    import numpy as np
-
-    ceiling = true_peak - TP_MARGIN_DB
-    cur = _lufs(mix, sr)
-    if cur <= -69.0:  # silence: nothing to normalise
-        return mix, cur, true_peak_db(mix, sr)
-    out = mix * np.float32(10 ** ((loudness - cur) / 20))
-    cur = loudness
-    tp = true_peak_db(out, sr)
-    for _ in range(3):
-        if tp <= ceiling:
-            break
-        out = _limit(out, sr, ceiling - 0.05)
-        cur = _lufs(out, sr)
-        if abs(cur - loudness) >= 0.1:
-            out = out * np.float32(10 ** ((loudness - cur) / 20))
-            cur = loudness
-        tp = true_peak_db(out, sr)
-    if tp > ceiling:  # last resort: plain gain down (loudness may then sit a little under target)
-        g = ceiling - tp
-        out, cur, tp = out * np.float32(10 ** (g / 20)), cur + g, ceiling
-    return out, cur, tp
-
-
 def prepare_audio(job: RenderJob, duration: float, work: Path) -> tuple[Path, int, dict]:
     """Make the finished audio (WAV, 48 kHz stereo) for ``job``. Returns (path, ffmpeg passes, stats)."""
     import numpy as np
@@ -361,12 +246,12 @@ def prepare_audio(job: RenderJob, duration: float, work: Path) -> tuple[Path, in
     run_ffmpeg(dec, what="Decoding the narration and music")
     passes += 1
     voice, sr = _read_wav(voice_f)
-    stats: dict = {"voice_lufs": _lufs(voice, sr)}
+    stats: dict = {"voice_lufs": ld.integrated_lufs(voice, sr)}
     if job.music is not None:
         music, _ = _read_wav(music_f)
-        m_lufs = _lufs(music, sr)
+        m_lufs = ld.integrated_lufs(music, sr)
         stats["music_lufs_in"] = m_lufs
-        if m_lufs <= -69.0:
+        if ld.is_silent(m_lufs) or ld.is_silent(stats["voice_lufs"]):  # no bed, or no voice to set its level by
             mix = voice
         else:
             # bed level: music_gain_db under the narration's loudness (before ducking)
@@ -389,24 +274,11 @@ def prepare_audio(job: RenderJob, duration: float, work: Path) -> tuple[Path, in
     if mix.shape[0] < n:
         mix = np.concatenate([mix, np.zeros((n - mix.shape[0], mix.shape[1]), np.float32)])
     mix = mix[:n]
-    final, stats["mix_lufs"], stats["mix_true_peak"] = _finish_audio(mix, sr, job.loudness, job.true_peak)
+    norm = ld.normalise(mix, sr, job.loudness, job.true_peak)
+    stats["mix_lufs"], stats["mix_true_peak"] = norm.lufs, norm.true_peak
     out = work / "final_audio.wav"
-    _write_wav(out, final, sr)
+    _write_wav(out, norm.audio, sr)
     return out, passes, stats
-
-
-def measure_loudness(path: Path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of a media file's audio, via ffmpeg ebur128."""
-    err = run_ffmpeg(["-i", path, "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
-                     what="Measuring loudness")
-    summary = err[err.rfind("Summary:"):]
-    mi = re.search(r"I:\s+(-?[\d.]+|-inf)\s+LUFS", summary)
-    mp = re.search(r"Peak:\s+(-?[\d.]+|-inf)\s+dBFS", summary)
-    if not mi:
-        raise MediaError(f"Could not measure the loudness of '{path}'.", "check that the file has an audio track.")
-    lufs = float(mi.group(1)) if mi.group(1) != "-inf" else -120.0
-    tp = float(mp.group(1)) if mp and mp.group(1) != "-inf" else -120.0
-    return lufs, tp
 
 
 # ------------------------------------------------------------------ the render
@@ -574,14 +446,15 @@ def render(job: RenderJob, on_progress: Callable[[float], None] | None = None) -
             audio_wav, n, stats = audio.result()
             passes += n
         if job.min_voice_lufs is not None and stats["voice_lufs"] < job.min_voice_lufs:
-            raise InputError(f"The narration '{job.voice_wav}' is silent ({stats['voice_lufs']:.0f} LUFS): "
-                             "the file looks damaged.", "re-make the voice, or replace the file with the spoken narration.")
+            level = "no measurable loudness" if ld.is_silent(stats["voice_lufs"]) else f"{stats['voice_lufs']:.0f} LUFS"
+            raise InputError(f"The narration '{job.voice_wav}' is silent ({level}): the file looks damaged.",
+                             "re-make the voice, or replace the file with the spoken narration.")
         with atomic_path(out_path) as part:
             run_ffmpeg(["-i", picture, "-i", audio_wav, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
                         "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-movflags", "+faststart", "-f", "mp4", part],
                        what="Muxing the final video")
             passes += 1
-            lufs, tp = measure_loudness(part)
+            lufs, tp = ld.measure_file(part, AUDIO_RATE)
             passes += 1
             info = probe(part)
             verify_output(info, duration, job, total_frames)  # a wrong file never replaces final.mp4

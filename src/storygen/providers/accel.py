@@ -3,7 +3,7 @@
 - ``compile_denoiser``: channels_last memory format, fused QKV projections where the model has them, and
   ``torch.compile`` of the denoiser (UNet or transformer). ``*.compile`` settings: "off" (the default), "on",
   or "auto" (on with CUDA). Compiling costs minutes the first time; the compiled kernels go to a persistent
-  cache (``compile_cache_dir``), so later runs skip most of it. Measured on an H100 (random-weight SDXL at
+  cache (``compile_cache_dir``; the CLI points torch at it with ``inductor_env``), so later runs skip most of it. Measured on an H100 (random-weight SDXL at
   1024x1024): eager is 1.78 s/image and CPU-bound (a UNet step at batch 1 costs 54 ms, at batch 2 68 ms), which
   is what CUDA graphs ("reduce-overhead") remove; the compiled figures are still to be measured there.
 - ``GuidanceCutoff``: classifier-free guidance for the first ``cutoff`` share of the steps only. After that the
@@ -19,36 +19,57 @@ Nothing here imports torch at module import time.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 COMPILE_MODES = ("auto", "on", "off")
 
 
-def compile_cache_dir() -> Path:
-    """Point TorchInductor's on-disk caches at ``$STORYGEN_COMPILE_CACHE`` or ``$STORYGEN_CACHE/torch-compile``
-    (default ``~/.cache/storygen/torch-compile``) unless the user set ``TORCHINDUCTOR_CACHE_DIR`` already."""
-    root = os.environ.get("STORYGEN_COMPILE_CACHE") or str(
-        Path(os.environ.get("STORYGEN_CACHE") or Path.home() / ".cache" / "storygen") / "torch-compile")
-    cur = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    if cur is None or _is_torch_default(cur):  # torch writes its /tmp default into the environment on first use
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = root
-    path = Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
-    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
-    os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def compile_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where TorchInductor should keep compiled kernels: the user's ``TORCHINDUCTOR_CACHE_DIR`` when they chose
+    one, else ``$STORYGEN_COMPILE_CACHE``, else ``$STORYGEN_CACHE/torch-compile`` (default
+    ``~/.cache/storygen/torch-compile``). Reads ``environ`` (default ``os.environ``); sets nothing."""
+    env = os.environ if environ is None else environ
+    cur = env.get("TORCHINDUCTOR_CACHE_DIR")
+    if cur and not _is_torch_default(cur):  # torch writes its /tmp default into the environment on first use
+        return Path(cur)
+    root = env.get("STORYGEN_COMPILE_CACHE") or str(
+        Path(env.get("STORYGEN_CACHE") or Path.home() / ".cache" / "storygen") / "torch-compile")
+    return Path(root)
+
+
+def inductor_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables to set (at the process's entry point, before torch compiles anything) so that
+    TorchInductor keeps its kernels in ``compile_cache_dir``: empty when ``environ`` already points there.
+
+    torch has no API for its local cache folder: ``torch._inductor.runtime.cache_dir_utils.cache_dir()`` reads
+    ``TORCHINDUCTOR_CACHE_DIR`` (and writes its /tmp default back into the environment), so the folder can
+    only be chosen through the environment. Usage: ``os.environ.update(accel.inductor_env(os.environ))``."""
+    path = str(compile_cache_dir(environ))
+    return {} if environ.get("TORCHINDUCTOR_CACHE_DIR") == path else {"TORCHINDUCTOR_CACHE_DIR": path}
+
+
+def use_persistent_caches() -> None:
+    """Turn on TorchInductor's on-disk FX-graph and AOT-autograd caches through torch's config (not the
+    environment). They live in ``TORCHINDUCTOR_CACHE_DIR``, which the entry point sets with ``inductor_env``."""
+    try:
+        import torch._functorch.config as fc
+        import torch._inductor.config as ic
+
+        ic.fx_graph_cache = True
+        fc.enable_autograd_cache = True
+    except Exception:  # noqa: BLE001 - knobs differ between torch versions (both are on by default in recent ones)
+        pass
 
 
 def _is_torch_default(path: str) -> bool:
-    try:
-        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+    """torch's own ``$TMPDIR/torchinductor_<user>`` (torch writes it into the environment on first use). Checked by
+    name, so that the CLI can call ``inductor_env`` without importing torch."""
+    import tempfile
 
-        return os.path.abspath(path) == os.path.abspath(default_cache_dir())
-    except Exception:  # noqa: BLE001 - older/newer torch: recognise the temp-folder default by name
-        import tempfile
-
-        return os.path.basename(path).startswith("torchinductor_") and os.path.dirname(path) == tempfile.gettempdir()
+    p = os.path.abspath(path)
+    return os.path.basename(p).startswith("torchinductor_") and os.path.dirname(p) == os.path.abspath(tempfile.gettempdir())
 
 
 def wants_compile(setting: Any, device: str) -> bool:
@@ -72,7 +93,7 @@ def compile_denoiser(pipe: Any, attr: str, *, mode: str = "reduce-overhead") -> 
     import torch
 
     applied: list[str] = []
-    compile_cache_dir()
+    use_persistent_caches()
     net = getattr(pipe, attr)
     if hasattr(net, "fuse_qkv_projections"):
         try:

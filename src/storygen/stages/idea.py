@@ -6,7 +6,7 @@ from storygen import layout as L
 from storygen.inputs import IDEA_JSON, IDEA_TXT
 from storygen.models import StoryIdea
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info
+from storygen.stages.base import Context, Stage, StageResult, usage_info, writer_settings
 from storygen.workspace import read_json, write_json
 
 

@@ -7,7 +7,7 @@
    between matched neighbours (by length) and flagged ``matched=False`` with a low confidence.
 
 Used by the caption aligner (ASR words) and by voices that report their own timings in another unit
-(ElevenLabs' characters). Refinement against the audio lives in ``storygen.captions.align``.
+(ElevenLabs' characters). Refining the times against the audio is the captions package's job.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def match_tokens(script_toks: list[str], heard_toks: list[str]) -> list[tuple[in
     return out
 
 
-def _unmatched_runs(matched: np.ndarray) -> list[tuple[int, int]]:
+def unmatched_runs(matched: np.ndarray) -> list[tuple[int, int]]:
     """Each run of unmatched words as (first index, one past the last)."""
     runs, i, n = [], 0, len(matched)
     while i < n:
@@ -157,7 +157,7 @@ def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float =
 
     # interpolate unmatched runs between matched neighbours, by word length
     total_end = max((h.end for h in h_words), default=0.0)
-    for i, j in _unmatched_runs(matched):
+    for i, j in unmatched_runs(matched):
         left = ends[i - 1] if i > 0 else (starts[j] - 0.3 * (j - i) if j < n else 0.0)
         right = starts[j] if j < n else max(left, total_end) + (0.3 * (j - i) if total_end <= left else 0.0)
         left = max(0.0, float(left))
@@ -186,5 +186,3 @@ def make_monotonic(words: list[WordTiming]) -> list[WordTiming]:
         if out[k].end > out[k + 1].start:
             out[k] = out[k].model_copy(update={"end": max(out[k].start, out[k + 1].start)})
     return out
-
-

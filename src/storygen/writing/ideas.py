@@ -8,9 +8,10 @@ from typing import Any
 from storygen.errors import InputError
 from storygen.models import AGE_BANDS, GENDERS, PLATFORMS, REGIONS, Potential, StoryIdea
 from storygen.providers.writer.base import Completion, Writer
+from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
+from storygen.writing.settings import setting
 from storygen.writing.structured import ask_json, ask_json_many
-from storygen.writing.text import split_sentences
 
 SCORE_KEYS: tuple[str, ...] = (*PLATFORMS, *REGIONS, *AGE_BANDS, *GENDERS)
 MAX_THEME_CHARS = 300
@@ -148,7 +149,7 @@ def generate_idea(writer: Writer, idea_text: str, cfg: Any) -> tuple[StoryIdea, 
     text = (idea_text or "").replace("\x00", "").strip()
     if not text:
         raise InputError("The idea is empty.", 'pass an idea in quotes, e.g. storygen make "A lighthouse keeper finds a message in a bottle".')
-    max_chars = int(cfg.get("idea.max_chars", 2000)) if cfg is not None else 2000
+    max_chars = int(setting(cfg, "idea.max_chars"))
     source = condense_idea(text, min(max_chars, 2000))
     messages = [
         {"role": "system", "content": render("system", cfg)},
@@ -227,7 +228,7 @@ def _generate_ideas_batched(writer: Any, n: int, theme: str | None, theme_line: 
 
 
 def _retries(cfg: Any) -> int:
-    return int(cfg.get("writer.max_retries", 3)) if cfg is not None else 3
+    return int(setting(cfg, "writer.max_retries"))
 
 
 def _redact_idea(idea: StoryIdea, cfg: Any) -> StoryIdea:

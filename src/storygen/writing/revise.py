@@ -10,10 +10,12 @@ import re
 from typing import Any
 
 from storygen.providers.writer.base import Completion, Writer
-from storygen.writing.numbers import expand_for_speech
+from storygen.text.numbers import expand_for_speech
+from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
 from storygen.writing.script import TOKENS_PER_WORD, _script_cfg, drop_unfinished, trim_to_range
-from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs, split_sentences
+from storygen.writing.settings import setting
+from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs
 
 MAX_TAGS = 6
 
@@ -117,13 +119,9 @@ def apply_voice_rules(text: str, max_sentence_words: int = 22) -> str:
     return join_paragraphs(out)
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for p in paragraphs(text) for s in split_sentences(p)]
-
-
 def changes_markdown(before: str, after: str, notes: list[str]) -> str:
     """A readable sentence-level diff (difflib) as Markdown."""
-    a, b = _sentences(before), _sentences(after)
+    a, b = split_sentences(before), split_sentences(after)  # line breaks end sentences
     sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     blocks = []
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
@@ -162,9 +160,9 @@ def revise_script(writer: Writer | None, script: str, cfg: Any, *,
                   voice_reads_tags: bool = False) -> tuple[str, str, list[Completion]]:
     """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions).
     ``voice_reads_tags``: the voice performs audio tags (its capability), so a rewrite may add a few."""
-    max_words = int(cfg.get("revise.max_sentence_words", 22)) if cfg is not None else 22
-    use_llm = bool(cfg.get("revise.llm", False)) if cfg is not None else False
-    tags = bool(cfg is not None and cfg.get("revise.audio_tags", False) and voice_reads_tags)
+    max_words = int(setting(cfg, "revise.max_sentence_words"))
+    use_llm = bool(setting(cfg, "revise.llm"))  # "auto" is settled by the caller: it passes a writer or None
+    tags = bool(setting(cfg, "revise.audio_tags") and voice_reads_tags)
     _, lo, hi, _ = _script_cfg(cfg)
     comps: list[Completion] = []
     notes: list[str] = []

@@ -10,15 +10,17 @@ from typing import Any
 from storygen.errors import ProviderError
 from storygen.models import StoryIdea
 from storygen.providers.writer.base import Completion, Writer
+from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
-from storygen.writing.text import clean_script, count_words, dedupe_sentences, join_paragraphs, paragraphs, split_sentences
+from storygen.writing.settings import setting
+from storygen.writing.text import clean_script, count_words, dedupe_sentences, join_paragraphs, paragraphs
 
 TOKENS_PER_WORD = 1.45  # generous for English prose in Qwen/Llama tokenizers (measured ~1.3)
 
 
 def _script_cfg(cfg: Any) -> tuple[int, int, int, int]:
-    g = (lambda k, d: int(cfg.get(f"script.{k}", d))) if cfg is not None else (lambda k, d: d)
-    target, lo, hi, attempts = g("target_words", 360), g("min_words", 330), g("max_words", 390), g("max_attempts", 6)
+    target, lo, hi, attempts = (int(setting(cfg, f"script.{k}"))
+                                for k in ("target_words", "min_words", "max_words", "max_attempts"))
     if lo > hi:
         lo, hi = hi, lo
     target = min(max(target, lo), hi)
@@ -139,7 +141,7 @@ def write_script(writer: Writer, idea: StoryIdea, cfg: Any) -> tuple[str, list[C
     ask = int(round(target * bias / 10.0)) * 10
     comps: list[Completion] = []
     beats: list[str] = []
-    if cfg is not None and bool(cfg.get("script.outline", False)):  # a bool key: -c and TOML give True/False
+    if bool(setting(cfg, "script.outline")):  # a bool key: -c and TOML give True/False
         beats, c = outline(writer, idea, cfg)
         comps.append(c)
     planned = len(comps)  # the outline call does not count against script.max_attempts

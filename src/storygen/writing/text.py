@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from storygen.text.sentences import split_sentences
+
 # ElevenLabs v3 audio tags the reviser may add; anything else in square brackets is a stage direction.
 AUDIO_TAGS = (
     "whispers", "sighs", "laughs", "laughs softly", "chuckles", "exhales", "gasps", "excited", "curious",
@@ -26,41 +28,6 @@ def strip_audio_tags(text: str) -> str:
 def count_words(text: str) -> int:
     """Spoken words: whitespace-separated tokens holding a letter or digit; audio tags don't count."""
     return sum(1 for tok in strip_audio_tags(text).split() if any(ch.isalnum() for ch in tok))
-
-
-# ----------------------------------------------------------------------------- sentences
-
-_ABBREV = {
-    "mr", "mrs", "ms", "dr", "st", "mt", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "no", "ft", "approx",
-    "a.m", "p.m", "u.s", "u.k", "inc", "ltd", "co", "ave", "blvd", "rd", "gen", "col", "capt", "sgt", "lt",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-}
-_END_RE = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, keeping end punctuation and closing quotes. Newlines also end sentences."""
-    sentences: list[str] = []
-    for block in re.split(r"\n\s*\n|\n", text):
-        block = block.strip()
-        if not block:
-            continue
-        start = 0
-        for m in _END_RE.finditer(block):
-            end = m.end(2)
-            before = block[start:m.start(1)]
-            last = before.split()[-1].lower() if before.split() else ""
-            nxt = block[m.end():m.end() + 1]
-            if m.group(1) == "." and (last.rstrip(".") in _ABBREV or re.fullmatch(r"[a-z]", last)):
-                continue  # "Dr. Smith", "e.g. this", initials
-            if nxt and nxt.islower():
-                continue  # "... wait... what" is one sentence
-            sentences.append(block[start:end].strip())
-            start = m.end()
-        tail = block[start:].strip()
-        if tail:
-            sentences.append(tail)
-    return sentences
 
 
 def paragraphs(text: str) -> list[str]:

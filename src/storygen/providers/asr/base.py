@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from storygen.models import HeardWord
 
 
-class HeardWord(NamedTuple):
-    word: str
-    start: float
-    end: float
-    probability: float = 1.0
+__all__ = ["ASR", "HeardWord"]
 
 
 @runtime_checkable

@@ -12,11 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from storygen.config import Config
+from storygen.config import DEFAULTS, Config
 from storygen.errors import InputError, ProviderError
-from storygen.providers.asr.base import HeardWord
-
-_MODELS: dict[tuple[str, str, str, int], Any] = {}
+from storygen.models import HeardWord
+from storygen.providers import lifecycle
 
 
 def packaged_tiny_en() -> Path | None:
@@ -58,17 +57,17 @@ class FasterWhisperASR:
         except ImportError as e:
             raise ProviderError("The faster-whisper ASR needs faster-whisper.", "pip install faster-whisper==1.2.1") from e
         self.version = faster_whisper.__version__
-        self.settings = dict(settings)
-        self.vad_filter = bool(self.settings.get("vad_filter", False))
-        self.beam_size = int(self.settings.get("beam_size", 5))
+        self.settings = {**DEFAULTS["captions"], **settings}
+        self.vad_filter = bool(self.settings["vad_filter"])
+        self.beam_size = int(self.settings.get("beam_size", 5))  # beam_size, threads, device: not config keys
         self.threads = int(self.settings.get("threads", 0) or 0) or min(4, os.cpu_count() or 1)
         self.model_path, self.model_label, self.device = self._choose()
-        ct = str(self.settings.get("compute_type") or "int8")
+        ct = str(self.settings["compute_type"] or DEFAULTS["captions"]["compute_type"])
         # float16 only exists on GPUs; int8 on CPU
         self.compute_type = ct if self.device == "cuda" else ("int8" if ct in ("float16", "int8_float16") else ct)
 
     def _choose(self) -> tuple[str, str, str]:
-        want = str(self.settings.get("asr_model") or "").strip()
+        want = str(self.settings["asr_model"] or "").strip()
         cuda = _cuda()
         device = str(self.settings.get("device") or ("cuda" if cuda else "cpu"))
         if want:
@@ -91,17 +90,20 @@ class FasterWhisperASR:
         return str(tiny), "tiny.en", "cpu"
 
     def _model(self) -> Any:
-        from faster_whisper import WhisperModel
+        """The loaded Whisper model, held by the current ModelHost (one load per model/device/precision/threads)."""
 
-        key = (self.model_path, self.device, self.compute_type, self.threads)
-        if key not in _MODELS:
+        def factory() -> Any:
+            from faster_whisper import WhisperModel
+
             try:
-                _MODELS[key] = WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
-                                            cpu_threads=self.threads)
+                return WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
+                                    cpu_threads=self.threads)
             except Exception as e:  # noqa: BLE001 - ctranslate2/huggingface errors
                 raise ProviderError(f"Could not load the Whisper model '{self.model_label}' ({e.__class__.__name__}: {str(e)[:120]}).",
                                     "set captions.asr_model to an installed model, or leave it empty for the packaged tiny.en.") from e
-        return _MODELS[key]
+
+        key = ("faster-whisper", self.model_path, self.device, self.compute_type, self.threads)
+        return lifecycle.current().load(key, factory)
 
     def transcribe(self, audio: Path, *, language: str = "en", prompt: str | None = None) -> list[HeardWord]:
         audio = Path(audio)

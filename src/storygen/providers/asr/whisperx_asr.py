@@ -29,9 +29,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-from storygen.config import Config
+from storygen.config import DEFAULTS, Config
 from storygen.errors import InputError, ProviderError
-from storygen.providers.asr.base import HeardWord
+from storygen.models import HeardWord
 
 
 def _import_whisperx_alignment() -> tuple[Any, Any, list[str]]:
@@ -85,13 +85,13 @@ class WhisperXASR:
         from importlib.metadata import version
 
         self.version = version("whisperx")
-        self.settings = dict(settings)
+        self.settings = {**DEFAULTS["captions"], **settings}
         import torch
 
         self.device = str(self.settings.get("device") or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.asr_model = str(self.settings.get("asr_model") or "large-v2")
-        self.align_model_name = str(self.settings.get("align_model") or "") or None
-        ct = str(self.settings.get("compute_type") or "int8")
+        self.asr_model = str(self.settings["asr_model"] or "large-v2")
+        self.align_model_name = str(self.settings["align_model"] or "") or None
+        ct = str(self.settings["compute_type"] or DEFAULTS["captions"]["compute_type"])
         self.compute_type = ct if self.device == "cuda" else ("int8" if ct in ("float16", "int8_float16") else ct)
         self.backend = ""
         self._asr: Any = None
@@ -119,7 +119,7 @@ class WhisperXASR:
             return result["segments"], result.get("language", language)
         fw = model._model()
         segs, info = fw.transcribe(str(audio), language=language if not model.model_label.endswith(".en") else "en",
-                                   beam_size=5, vad_filter=bool(self.settings.get("vad_filter", False)),
+                                   beam_size=5, vad_filter=bool(self.settings["vad_filter"]),
                                    condition_on_previous_text=False)
         out = [{"text": s.text.strip(), "start": float(s.start), "end": float(s.end)} for s in segs if s.text.strip()]
         return out, info.language or language

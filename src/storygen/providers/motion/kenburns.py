@@ -44,6 +44,7 @@ def move_for(camera: str, seed: int) -> dict[str, float]:
 class KenBurnsMotion:
     name = "kenburns"
     version = VERSION
+    makes_video = False  # a camera move over the keyframe, rendered by the final cut
 
     def __init__(self, settings: dict | None = None, cfg: object | None = None):
         self.settings = settings or {}

@@ -11,8 +11,8 @@ from typing import Any
 from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
-from storygen.providers import accel, devices
-from storygen.providers.images.sdxl import fit_to, load_diffusers
+from storygen.providers import accel, devices, lifecycle
+from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import (clip_size, frames_8k1, load_keyframe, motion_words, oom_error,
                                               write_clip)
@@ -25,30 +25,29 @@ class LTXMotion:
     """clips.provider = "ltx"."""
 
     name = "ltx"
+    makes_video = True
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         s = dict(settings)
-        self.model_ref, self.is_local = devices.resolve_model(str(s.get("model") or ""), DEFAULT_MODEL)
-        self.steps = int(s.get("steps", 50))
-        self.guidance = float(s.get("guidance", 3.0))
-        self.frames = frames_8k1(int(s.get("frames", 121)))
-        self.fps = int(s.get("fps", 24))
-        w, h = int(s.get("width") or 0), int(s.get("height") or 0)
+        self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
+        self.steps = int(s["steps"])
+        self.guidance = float(s["guidance"])
+        self.frames = frames_8k1(int(s["frames"]))
+        self.fps = int(s["fps"])
+        w, h = int(s["width"]), int(s["height"])
         self.short, self.long = (min(w, h), max(w, h)) if w and h else (512, 768)
         if self.steps < 1 or self.fps < 1 or self.short < 32:
             raise ConfigError(f"clips steps={self.steps}, fps={self.fps}, size {self.short}x{self.long} are not usable for LTX.",
                               "use steps >= 1, fps >= 1 and sizes of at least 32 (multiples of 32)")
-        self.offload = bool(s.get("offload", False))
-        self.device = devices.pick_device(str(s.get("device", "auto")))
-        self.compile = accel.wants_compile(s.get("compile", "off"), self.device) and not self.offload
-        self.compile_mode = str(s.get("compile_mode") or "default")
-        self.cutoff = float(s.get("guidance_cutoff", 1.0))
+        self.offload = bool(s["offload"])
+        self.device = devices.pick_device(str(s["device"]))
+        self.compile = accel.wants_compile(s["compile"], self.device) and not self.offload
+        self.compile_mode = str(s["compile_mode"])
+        self.cutoff = float(s["guidance_cutoff"])
         if not 0.0 < self.cutoff <= 1.0:
             raise ConfigError(f"clips.guidance_cutoff={self.cutoff} is out of range.",
                               "use a share of the steps in (0, 1], e.g. 0.5; 1 keeps guidance on every step")
-        import diffusers
-
-        self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
+        self.version = version_of(self.model_ref, self.is_local)
         self.last: dict[str, Any] = {}
         self.applied: list[str] = []
 
@@ -60,8 +59,6 @@ class LTXMotion:
 
     def _build(self) -> Any:
         from diffusers import LTXImageToVideoPipeline
-
-        from storygen.providers.images.sdxl import apply_memory_options
 
         dtype = devices.dtype_for(self.device, "bf16")
         if self.device.startswith("cuda") and not self.offload:
@@ -101,7 +98,7 @@ class LTXMotion:
                 frames = pipe(**kw).frames[0]
         except Exception as e:
             if devices.is_oom(e):
-                devices.forget()
+                lifecycle.current().on_oom()
                 raise oom_error("LTX-Video", w, h, self.frames,
                                 "lower clips.frames (e.g. 65) or clips.width/height, or use clips.provider=kenburns") from e
             raise

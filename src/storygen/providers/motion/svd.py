@@ -11,8 +11,8 @@ from typing import Any
 from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
-from storygen.providers import devices
-from storygen.providers.images.sdxl import fit_to, load_diffusers
+from storygen.providers import devices, lifecycle
+from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import clip_size, load_keyframe, oom_error, write_clip
 
@@ -25,24 +25,23 @@ class SVDMotion:
     """clips.provider = "svd"."""
 
     name = "svd"
+    makes_video = True
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         s = dict(settings)
-        self.model_ref, self.is_local = devices.resolve_model(str(s.get("model") or ""), DEFAULT_MODEL)
-        self.frames = max(2, min(int(s.get("frames", SVD_FRAMES)), SVD_FRAMES))
+        self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
+        self.frames = max(2, min(int(s["frames"]), SVD_FRAMES))
         self.steps = int(s.get("svd_steps", 25))  # SVD's own default; clips.steps (50) is LTX's figure
-        self.fps = int(s.get("fps", 24))
-        self.decode_chunk_size = int(s.get("decode_chunk_size", 8))
-        w, h = int(s.get("width") or 0), int(s.get("height") or 0)
+        self.fps = int(s["fps"])
+        self.decode_chunk_size = int(s["decode_chunk_size"])
+        w, h = int(s["width"]), int(s["height"])
         self.short, self.long = (min(w, h), max(w, h)) if w and h else (576, 1024)
         if self.steps < 1 or self.fps < 1 or self.short < 64:
             raise ConfigError(f"SVD settings steps={self.steps}, fps={self.fps}, size {self.short}x{self.long} are not usable.",
                               "use fps >= 1 and sizes of at least 64 (multiples of 64)")
-        self.offload = bool(s.get("offload", False))
-        self.device = devices.pick_device(str(s.get("device", "auto")))
-        import diffusers
-
-        self.version = f"diffusers-{diffusers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
+        self.offload = bool(s["offload"])
+        self.device = devices.pick_device(str(s["device"]))
+        self.version = version_of(self.model_ref, self.is_local)
         self.last: dict[str, Any] = {}
 
     def _load(self) -> Any:
@@ -50,8 +49,6 @@ class SVDMotion:
 
     def _build(self) -> Any:
         from diffusers import StableVideoDiffusionPipeline
-
-        from storygen.providers.images.sdxl import apply_memory_options
 
         dtype = devices.dtype_for(self.device, "fp16")
         if self.device.startswith("cuda") and not self.offload:
@@ -78,7 +75,7 @@ class SVDMotion:
                               output_type="np").frames[0]
         except Exception as e:
             if devices.is_oom(e):
-                devices.forget()
+                lifecycle.current().on_oom()
                 raise oom_error("SVD", w, h, self.frames,
                                 "lower clips.width/height, or use clips.provider=kenburns") from e
             raise

@@ -14,6 +14,7 @@ from PIL import Image
 
 from storygen.config import Config
 from storygen.models import Verdict
+from storygen.providers.vision.judging import DUPLICATE_BITS, hamming, phash
 
 CANNOT_JUDGE = "content not judged: the heuristic judge only checks for blank, dark, bright or duplicate frames"
 NOTE_PREFIX = "content not judged"
@@ -22,31 +23,6 @@ UNIFORM_STD = 6.0  # luminance standard deviation (0-255) below which a mid-tone
 UNIFORM_STD_EXTREME = 2.0  # ... and a very dark or very bright one (those are low-contrast by nature)
 DARK_MEAN = 28.0
 BRIGHT_MEAN = 232.0
-DUPLICATE_BITS = 6  # Hamming distance (of 64) at or below which two frames are near-duplicates
-
-
-def _dct_matrix(n: int) -> np.ndarray:
-    k = np.arange(n)[:, None]
-    x = np.arange(n)[None, :]
-    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    m[0] /= np.sqrt(2.0)
-    return m
-
-
-_D32 = _dct_matrix(32)
-
-
-def phash(image: Image.Image) -> int:
-    """64-bit DCT perceptual hash (the classic pHash: 32x32 grey, top-left 8x8 DCT, above-median bits)."""
-    g = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
-    d = (_D32 @ g @ _D32.T)[:8, :8].flatten()
-    med = np.median(d[1:])  # the DC term would dominate the median
-    bits = d > med
-    return int("".join("1" if b else "0" for b in bits), 2)
-
-
-def hamming(a: int, b: int) -> int:
-    return bin(a ^ b).count("1")
 
 
 def stats(image: Image.Image) -> dict[str, float]:
@@ -63,6 +39,7 @@ class HeuristicJudge:
 
     name = "heuristic"
     version = "1"
+    judges_content = False  # pixel statistics only: blank, dark, bright or duplicate frames
 
     def __init__(self, settings: dict[str, Any] | None = None, cfg: Config | None = None):
         self.settings = dict(settings or {})
@@ -92,12 +69,3 @@ class HeuristicJudge:
         return Verdict(score=score, problems=problems, judged_content=False, judge=f"{self.name}-{self.version}")
 
 
-def flag_duplicate(verdict: Verdict, image: Image.Image, others: list[Image.Image] | None) -> Verdict:
-    """A VLM judges one frame at a time: add the cheap near-duplicate check against earlier frames."""
-    if not others:
-        return verdict
-    h = phash(image)
-    if min(hamming(h, phash(o)) for o in others) > DUPLICATE_BITS:
-        return verdict
-    return verdict.model_copy(update={"problems": [*verdict.problems, "near-duplicate of an earlier frame"],
-                                      "score": min(verdict.score, 0.2)})

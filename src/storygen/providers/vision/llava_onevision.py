@@ -7,7 +7,6 @@ problem, never a crash.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,83 +15,10 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ProviderError
 from storygen.models import Verdict
-from storygen.providers import devices
-from storygen.providers.vision.heuristic import flag_duplicate
+from storygen.providers import devices, lifecycle
+from storygen.providers.vision.judging import flag_duplicate, judge_prompt, parse_verdict, shrink
 
 DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
-MAX_SIDE = 768  # the judge sees at most 768 px: enough to spot wrong subjects, text or extra limbs
-
-JUDGE_PROMPT = (
-    "You are checking an illustration generated for one scene of a short video.\n"
-    'The scene should show: "{prompt}".\n'
-    "Rate from 0 to 10 how well the image shows that scene, and list concrete problems such as "
-    '"wrong subject", "missing subject", "text artifacts", "watermark", "extra limbs", "extra fingers", '
-    '"deformed face", "blurry", "cropped subject".\n'
-    'Reply with JSON only, for example: {{"score": 7, "problems": ["extra fingers"]}}'
-)
-
-
-def judge_prompt(prompt: str) -> str:
-    text = " ".join((prompt or "").split())
-    return JUDGE_PROMPT.format(prompt=text[:600].replace('"', "'"))
-
-
-_NUM = r"(-?\d+(?:\.\d+)?)"
-
-
-def parse_verdict(reply: str, judge: str) -> Verdict:
-    """Read {"score": 0-10, "problems": [...]} out of a model reply; garbage gives score 0 + a problem."""
-    text = (reply or "").strip()
-    data: dict[str, Any] | None = None
-    # every balanced-looking {...} span, longest first
-    starts = [m.start() for m in re.finditer(r"\{", text)]
-    ends = [m.end() for m in re.finditer(r"\}", text)]
-    spans = sorted(((s, e) for s in starts for e in ends if e > s), key=lambda se: se[0] - se[1])
-    for s, e in spans[:50]:
-        chunk = text[s:e]
-        for cand in (chunk, chunk.replace("'", '"')):
-            try:
-                obj = json.loads(cand)
-            except (json.JSONDecodeError, ValueError):
-                continue
-            if isinstance(obj, dict) and any(k.lower() == "score" for k in obj):
-                data = {k.lower(): v for k, v in obj.items()}
-                break
-        if data is not None:
-            break
-    score: float | None = None
-    problems: list[str] = []
-    if data is not None:
-        try:
-            score = float(data.get("score"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            score = None
-        raw = data.get("problems", [])
-        if isinstance(raw, str):
-            raw = [p for p in re.split(r"[;,\n]", raw)]
-        if isinstance(raw, list):
-            problems = [" ".join(str(p).split())[:120] for p in raw if str(p).strip()][:12]
-    if score is None:
-        m = re.search(r"score\W{0,4}" + _NUM, text, re.I) or re.search(_NUM + r"\s*/\s*10\b", text)
-        if m:
-            score = float(m.group(1))
-    if score is None or score != score:  # None or NaN
-        snippet = " ".join(text.split())[:80]
-        return Verdict(score=0.0, problems=[f"unparseable reply from the judge: {snippet!r}"], judged_content=False,
-                       judge=judge)
-    if score > 10 and score <= 100:  # some models answer in percent
-        score /= 10
-    return Verdict(score=max(0.0, min(10.0, score)) / 10.0, problems=problems, judged_content=True, judge=judge)
-
-
-def shrink(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
-    image = image.convert("RGB")
-    w, h = image.size
-    if max(w, h) > max_side:
-        k = max_side / max(w, h)
-        image = image.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS)
-    return image
-
 
 def hf_error(what: str, key: str, ref: str, is_local: bool, e: Exception) -> ProviderError:
     if is_local:
@@ -152,12 +78,13 @@ class LlavaOneVisionJudge:
     """vision.provider = "llava-onevision"."""
 
     name = "llava-onevision"
+    judges_content = True
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         s = dict(settings)
-        self.model_ref, self.is_local = devices.resolve_model(str(s.get("model") or ""), DEFAULT_MODEL)
-        self.device = devices.pick_device(str(s.get("device", "auto")))
-        self.max_new_tokens = int(s.get("max_new_tokens", 96))
+        self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
+        self.device = devices.pick_device(str(s["device"]))
+        self.max_new_tokens = int(s["max_new_tokens"])
         import transformers
 
         self.version = f"transformers-{transformers.__version__}:{Path(self.model_ref).name if self.is_local else self.model_ref}"
@@ -197,7 +124,7 @@ class LlavaOneVisionJudge:
                                      pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
         except Exception as e:
             if devices.is_oom(e):
-                devices.forget()
+                lifecycle.current().on_oom()
                 raise ProviderError("The GPU ran out of memory while the LLaVA-OneVision judge looked at a keyframe.",
                                     "use a smaller vision.model, vision.provider=heuristic, or free GPU memory") from e
             raise

@@ -18,13 +18,8 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
 from storygen.models import Verdict
-from storygen.providers import devices
-from storygen.providers.vision.heuristic import flag_duplicate
-from storygen.providers.vision.llava_onevision import (
-    judge_prompt,
-    parse_verdict,
-    shrink,
-)
+from storygen.providers import devices, lifecycle
+from storygen.providers.vision.judging import flag_duplicate, judge_prompt, parse_verdict, shrink
 
 DEFAULT_MODEL = "microsoft/Phi-3.5-vision-instruct"
 # what a judge needs from the repo: configs, tokenizer and weights (not the remote .py files)
@@ -40,12 +35,13 @@ class Phi35VisionJudge:
     """vision.provider = "phi35-vision"."""
 
     name = "phi35-vision"
+    judges_content = True
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         s = dict(settings)
-        self.model_ref, self.is_local = devices.resolve_model(str(s.get("model") or ""), DEFAULT_MODEL)
-        self.device = devices.pick_device(str(s.get("device", "auto")))
-        self.max_new_tokens = int(s.get("max_new_tokens", 96))
+        self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
+        self.device = devices.pick_device(str(s["device"]))
+        self.max_new_tokens = int(s["max_new_tokens"])
         crops = s.get("num_crops")  # default: the repo's preprocessor_config.json (4 for Phi-3.5-vision)
         self.num_crops = int(crops) if crops not in (None, "", 0) else None
         if self.num_crops is not None and not 1 <= self.num_crops <= 16:
@@ -109,7 +105,7 @@ class Phi35VisionJudge:
                                  pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
         except Exception as e:
             if devices.is_oom(e):
-                devices.forget()
+                lifecycle.current().on_oom()
                 raise ProviderError("The GPU ran out of memory while Phi-3.5-vision looked at a keyframe.",
                                     "use vision.num_crops=1, vision.provider=heuristic, or free GPU memory") from e
             raise

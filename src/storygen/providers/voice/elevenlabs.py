@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from storygen.captions.text import AUDIO_TAG, script_words, speakable_text
-from storygen.config import Config
+from storygen.config import DEFAULTS, Config
 from storygen.errors import ConfigError, InputError, ProviderError
-from storygen.models import WordTiming
+from storygen.models import HeardWord, WordTiming
 from storygen.providers.voice.base import Speech
+from storygen.text.sentences import split_sentences
+from storygen.text.timing import align_words
+from storygen.text.words import AUDIO_TAG, script_words, speakable_text
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"
@@ -41,15 +43,10 @@ DEFAULT_VOICES = {
 _SAMPLE_RATE = 44100
 
 
-def _sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?…])[\"'”’)\]]*\s+", text.strip())
-    return [p.strip() for p in parts if p.strip()]
-
-
 def chunk_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     """Split at sentence boundaries into pieces under ``max_chars`` (a giant sentence is split at commas, then words)."""
     pieces: list[str] = []
-    for sent in _sentences(text):
+    for sent in split_sentences(text):
         if len(sent) <= max_chars:
             pieces.append(sent)
         else:
@@ -73,26 +70,30 @@ def _pack(parts: list[str], max_chars: int) -> list[str]:
 
 class ElevenLabsVoice:
     name = "elevenlabs"
+    # the voice performs [whispers]-style tags rather than reading them (with eleven_v3; other models get the
+    # tags stripped in ``synthesize``): the script keeps them (as ``writing.text.voice_reads_tags`` decides today)
+    reads_audio_tags = True
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         import httpx
 
         self.version = f"httpx {httpx.__version__}"
-        self.settings = dict(settings)
-        self.api_key = str(self.settings.get("api_key") or "")
-        self.base_url = str(self.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self.model = str(self.settings.get("model") or DEFAULT_MODEL)
+        self.settings = {**DEFAULTS["voice"], **settings}
+        self.api_key = str(self.settings["api_key"] or "")
+        self.base_url = str(self.settings["base_url"] or DEFAULT_BASE_URL).rstrip("/")
+        self.model = str(self.settings["model"] or DEFAULT_MODEL)
         if self.model.startswith("gpt-") or self.model.startswith("tts-"):
             raise ConfigError(f"voice.model '{self.model}' is not an ElevenLabs model.", f"use one of: {', '.join(MODELS)}")
-        self.with_timestamps = bool(self.settings.get("with_timestamps", True))
-        self.stability = float(self.settings.get("stability", 0.5))
-        self.similarity_boost = float(self.settings.get("similarity_boost", 0.75))
+        self.with_timestamps = bool(self.settings["with_timestamps"])
+        self.stability = float(self.settings["stability"])
+        self.similarity_boost = float(self.settings["similarity_boost"])
+        # not config keys (tests and callers may pass them)
         self.timeout = float(self.settings.get("timeout", 120.0))
         self.max_retries = int(self.settings.get("max_retries", 3))
         self.max_chars = int(self.settings.get("max_chars", MAX_CHARS))
 
     def voice_id(self, narrator_gender: str) -> str:
-        v = str(self.settings.get("voice") or "").strip()
+        v = str(self.settings["voice"] or "").strip()
         return v or DEFAULT_VOICES.get(narrator_gender, DEFAULT_VOICES["neutral"])
 
     # -------------------------------------------------------------- HTTP
@@ -248,8 +249,5 @@ def chars_to_words(chars: list[tuple[str, float, float]], words: list[str]) -> l
     if cur:
         tokens.append((cur, a, b))
     tokens = [t for t in tokens if t[1] is not None]
-    from storygen.captions.align import align_words
-    from storygen.providers.asr.base import HeardWord
-
     heard = [HeardWord(t, s, e, 1.0) for t, s, e in tokens]
     return align_words(words, heard, lag=0.0)

@@ -10,28 +10,25 @@ where its phonemes come from, which keeps exactly one timing per caption word.
 from __future__ import annotations
 
 import difflib
-import re
-import threading
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from storygen.captions.text import script_words, speakable_text
-from storygen.config import Config
+from storygen.config import DEFAULTS, Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import WordTiming
+from storygen.providers import lifecycle
 from storygen.providers.voice.base import Speech
+from storygen.text.sentences import split_sentences
+from storygen.text.words import script_words, speakable_text
 from storygen.workspace import atomic_path
 
 # symbols that carry no sound of their own: stress, syllable and tie marks, punctuation
 _NON_PHONES = set("ˈˌ.‖|‿-͡ ,;:!?¡¿\"'()—–…")
-_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _INTER_SENTENCE_SILENCE = 0.18  # seconds between sentences, on top of Piper's own end-of-sentence pause
-
-_VOICES: dict[tuple[str, str], Any] = {}
-_LOCK = threading.Lock()
+_MAX_SENTENCE_WORDS = 60  # a longer sentence is read in pieces (cut at a comma, or at twice this)
 
 
 def packaged_voices() -> dict[str, tuple[Path, Path]]:
@@ -48,6 +45,7 @@ def packaged_voices() -> dict[str, tuple[Path, Path]]:
 
 class PiperVoice:
     name = "piper"
+    reads_audio_tags = False  # Piper would read "[whispers]" aloud: tags are taken out before it speaks
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         try:
@@ -60,8 +58,8 @@ class PiperVoice:
             self.version = version("piper-tts")
         except PackageNotFoundError:  # pragma: no cover
             self.version = "unknown"
-        self.settings = dict(settings)
-        self.length_scale = float(self.settings.get("length_scale") or 1.0)
+        self.settings = {**DEFAULTS["voice"], **settings}
+        self.length_scale = float(self.settings["length_scale"] or DEFAULTS["voice"]["length_scale"])
         if not 0.3 <= self.length_scale <= 3.0:
             raise ConfigError(f"voice.length_scale {self.length_scale} is out of range.", "use a value between 0.5 (fast) and 2.0 (slow).")
         self.sentence_silence = _INTER_SENTENCE_SILENCE * self.length_scale
@@ -70,7 +68,7 @@ class PiperVoice:
     # -------------------------------------------------------------- voice choice
     def voice_files(self, narrator_gender: str = "neutral") -> tuple[Path, Path, str]:
         """(model.onnx, config.json, label) for this narrator. ``voice.voice`` may name any .onnx voice."""
-        custom = str(self.settings.get("voice") or "").strip()
+        custom = str(self.settings["voice"] or "").strip()
         if custom:
             model = Path(custom).expanduser()
             if model.suffix != ".onnx" or not model.is_file():
@@ -90,17 +88,23 @@ class PiperVoice:
         return model, config, model.stem
 
     def _load(self, model: Path, config: Path) -> Any:
-        from piper import PiperVoice as _Piper
+        """The loaded voice, held by the current ModelHost (one load per voice file, shared across threads)."""
 
-        key = (str(model), str(config))
-        with _LOCK:
-            if key not in _VOICES:
-                try:
-                    _VOICES[key] = _Piper.load(model, config_path=config, include_alignments=True)
-                except Exception as e:  # noqa: BLE001 - onnxruntime raises plain exceptions
-                    raise ProviderError(f"Could not load the Piper voice '{model.name}' ({e.__class__.__name__}).",
-                                        "reinstall the voice package or pass another .onnx voice.") from e
-            return _VOICES[key]
+        def factory() -> Any:
+            from piper import PiperVoice as _Piper
+
+            try:
+                return _Piper.load(model, config_path=config, include_alignments=True)
+            except Exception as e:  # noqa: BLE001 - onnxruntime raises plain exceptions
+                raise ProviderError(f"Could not load the Piper voice '{model.name}' ({e.__class__.__name__}).",
+                                    "reinstall the voice package or pass another .onnx voice.") from e
+
+        return lifecycle.current().load(("piper", str(model), str(config)), factory)
+
+    @staticmethod
+    def _phoneme_memo(model: Path) -> dict[str, str]:
+        """Word -> phonemes for one voice file, kept with the loaded voice (released with it)."""
+        return lifecycle.current().load(("piper-phonemes", str(model)), dict)
 
     # -------------------------------------------------------------- synthesis
     def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None) -> Speech:
@@ -109,11 +113,12 @@ class PiperVoice:
             raise InputError("The script has no words to speak.", "write a script with at least one word (emoji and punctuation are not read).")
         model, config, label = self.voice_files(narrator_gender)
         voice = self._load(model, config)
+        memo = self._phoneme_memo(model)
         from piper import SynthesisConfig
 
         syn = SynthesisConfig(length_scale=self.length_scale, noise_scale=self.noise_scale)
         sr = int(voice.config.sample_rate)
-        sentences = split_sentences(words)
+        sentences = split_sentences(words, max_words=_MAX_SENTENCE_WORDS)
         audio: list[np.ndarray] = []
         timings: list[WordTiming] = []
         pos = 0  # samples so far
@@ -138,7 +143,7 @@ class PiperVoice:
                 raise ProviderError(f"Piper gave no phoneme alignments for '{label}'.",
                                     "install the onnx package (pip install onnx) so alignments can be read.")
             sent_audio = np.concatenate([c.audio_float_array.astype(np.float32) for c in chunks])
-            timings += _assign(voice, sent, phones, sr, tokens, (sent_audio, pos - sent_audio.size))
+            timings += _assign(voice, sent, phones, sr, tokens, (sent_audio, pos - sent_audio.size), memo=memo)
             if si < len(sentences) - 1 and gap.size:
                 audio.append(gap)
                 pos += gap.size
@@ -151,29 +156,8 @@ class PiperVoice:
         return Speech(wav=Path(out_wav), sample_rate=sr, words=timings, model=f"piper:{label}", voice=label,
                       extra={"length_scale": self.length_scale, "sentences": len(sentences),
                              "timing_source": "piper phoneme alignments",
-                             "voice_note": "" if narrator_gender in packaged_voices() or self.settings.get("voice")
+                             "voice_note": "" if narrator_gender in packaged_voices() or self.settings["voice"]
                              else f"no packaged {narrator_gender} Piper voice; '{label}' reads for every narrator"})
-
-
-def split_sentences(words: list[str], max_words: int = 60) -> list[list[str]]:
-    """Group caption words into sentences (and long sentences into <= max_words pieces at commas)."""
-    out: list[list[str]] = []
-    cur: list[str] = []
-    for w in words:
-        cur.append(w)
-        core = w.rstrip("\"'”’)]")
-        if core.endswith((".", "!", "?", "…")) and not _ABBREV.match(core):
-            out.append(cur)
-            cur = []
-        elif len(cur) >= max_words and core.endswith((",", ";", ":", "—")) or len(cur) >= 2 * max_words:
-            out.append(cur)
-            cur = []
-    if cur:
-        out.append(cur)
-    return out
-
-
-_ABBREV = re.compile(r"^(Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|vs|etc|Mt|No)\.$", re.I)
 
 
 def _phonemes_of(voice: Any, word: str, cache: dict[str, str]) -> str:
@@ -184,9 +168,6 @@ def _phonemes_of(voice: Any, word: str, cache: dict[str, str]) -> str:
             sents = []
         cache[word] = "".join(p for s in sents for p in s if p not in _NON_PHONES)
     return cache[word]
-
-
-_CACHE: dict[str, str] = {}
 
 
 _STRESS = ("ˈ", "ˌ")
@@ -246,15 +227,17 @@ def _sounding(audio: tuple[np.ndarray, int] | None, sr: int) -> Any:
 
 def _assign(voice: Any, words: list[str], phones: list[tuple[str, int, int]], sr: int,
             tokens: list[tuple[str, int, int]] | None = None,
-            audio: tuple[np.ndarray, int] | None = None) -> list[WordTiming]:
+            audio: tuple[np.ndarray, int] | None = None, *, memo: dict[str, str] | None = None) -> list[WordTiming]:
     """Map the synthesised phoneme stream onto ``words``: one timing each, in order.
 
     With ``tokens`` (Piper's whole token stream: word gaps and stress marks too), a word that begins a
     phoneme-word starts where its sound does (:func:`_onset`), not at its first phoneme's label;
     ``audio`` (the sentence's samples, track position of its first sample) keeps that start off silence.
+    ``memo`` keeps each word's phonemes for the next sentence (the voice's memo, see ``PiperVoice._phoneme_memo``).
     """
     sounding = _sounding(audio, sr)
-    expected = [_phonemes_of(voice, w, _CACHE) for w in words]
+    memo = {} if memo is None else memo
+    expected = [_phonemes_of(voice, w, memo) for w in words]
     owner: list[int] = []
     for i, e in enumerate(expected):
         owner += [i] * len(e)

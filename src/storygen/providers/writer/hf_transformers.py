@@ -25,22 +25,19 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import zlib
 from pathlib import Path
 from typing import Any
 
 from storygen.errors import ProviderError
+from storygen.providers import lifecycle
 from storygen.providers.writer import fast_decode
 from storygen.providers.writer.base import Completion
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-14B-Instruct"
 QUANTIZE = ("", "fp8", "int8", "8bit", "4bit")
 DECODER_QUANT = ("fp8", "int8")  # weight formats the fast decoder makes itself
-
-_MODELS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-_LOCK = threading.Lock()
 
 
 def _offline() -> bool:
@@ -61,6 +58,12 @@ def _missing(model: str, why: str) -> ProviderError:
 
 class TransformersWriter:
     name = "transformers"
+    batched = False  # True on an instance that has the fast decoder (complete_many then decodes one batch)
+    length_bias = 1.0
+
+    @classmethod
+    def small(cls, settings: dict[str, Any]) -> bool:
+        return False
 
     def __init__(self, settings: dict[str, Any], cfg: Any = None):
         try:
@@ -68,8 +71,8 @@ class TransformersWriter:
             import transformers  # noqa: F401
         except ImportError as e:
             raise ProviderError("The transformers writer needs torch and transformers.", "pip install 'storygen[gpu]'") from e
-        model = str(settings.get("model") or "").strip() or DEFAULT_MODEL
-        quantize = str(settings.get("quantize") or "").strip().lower()
+        model = str(settings["model"]).strip() or DEFAULT_MODEL
+        quantize = str(settings["quantize"]).strip().lower()
         if quantize not in QUANTIZE:
             raise ProviderError(f"writer.quantize '{quantize}' is not supported by the transformers writer.",
                                 "use \"\" (full precision), \"fp8\", \"int8\", \"8bit\" or \"4bit\".")
@@ -82,19 +85,20 @@ class TransformersWriter:
                                 "set writer.model to a folder holding a saved model, or to a Hugging Face model id.")
         self.model_id = model
         self.quantize = quantize
-        self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
-        self.max_tokens = int(settings.get("max_tokens") or 800)
-        self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
+        self.temperature = float(settings["temperature"])
+        self.max_tokens = int(settings["max_tokens"])
+        self.seed = int(settings["seed"])
         if quantize == "fp8" and not fast_decode.fp8_supported():
             raise ProviderError("writer.quantize=fp8 needs a CUDA GPU with float8 matrix units (Ada, Hopper or newer).",
                                 "leave writer.quantize empty, or use int8 / 8bit / 4bit.")
         # fp8 / int8 copies are made by the decoder from the normally loaded model, which stays shared
-        self.tokenizer, self.model = _load(src, "" if quantize in DECODER_QUANT else quantize)
+        model_key = ("transformers", src, "" if quantize in DECODER_QUANT else quantize)
+        self.tokenizer, self.model = lifecycle.current().load(model_key, lambda: _load(src, model_key[2]))
         self.device = str(next(self.model.parameters()).device)
         # writer.fast: "auto" = on with CUDA. Qwen2 / Llama go through FastDecoder (static buffers, one CUDA graph
         # per token); other architectures through generate() with a static cache. The loaded model is shared
         # between writers, so it is never modified (no compiled forward swapped in).
-        fast = str(settings.get("fast", "auto")).strip().lower()
+        fast = str(settings["fast"]).strip().lower()
         cuda = self.device.startswith("cuda")
         self.fast = cuda if fast == "auto" else fast in ("1", "true", "yes", "on")
         self.decoder = None
@@ -102,7 +106,8 @@ class TransformersWriter:
             if not fast_decode.supports(self.model):
                 raise ProviderError(f"writer.quantize={quantize} works with Qwen2 and Llama models, not '{model}'.",
                                     "leave writer.quantize empty, or use 8bit / 4bit.")
-            self.decoder = _decoder(self.model, quantize if quantize in DECODER_QUANT else None)
+            quant = quantize if quantize in DECODER_QUANT else None
+            self.decoder = lifecycle.current().load(("fast-decoder", model_key, quant), lambda: _decoder(self.model, quant))
         # complete_many decodes a real batch only with the fast decoder; callers may then fan work out
         self.batched = self.decoder is not None
         commit = getattr(self.model.config, "_commit_hash", None) or ""
@@ -152,6 +157,7 @@ class TransformersWriter:
                     rows.append(r)
                     finished.append(f)
         except torch.cuda.OutOfMemoryError as e:  # type: ignore[attr-defined]
+            lifecycle.current().on_oom()  # release every model this host holds, so a retry starts clean
             raise ProviderError(f"The GPU ran out of memory generating with '{self.model_id}'.",
                                 "set writer.quantize=4bit (or 8bit), lower writer.max_tokens, or use a smaller model.") from e
         seconds = time.perf_counter() - t0
@@ -210,69 +216,58 @@ class TransformersWriter:
         return new, False
 
 
-_DECODERS: dict[tuple[int, str | None], Any] = {}
-
-
 def _decoder(model: Any, quant: str | None) -> Any:
-    """One FastDecoder per loaded model and weight format (fp8 / int8 weights are built once)."""
-    key = (id(model), quant)
-    with _LOCK:
-        if key not in _DECODERS:
-            try:
-                _DECODERS[key] = fast_decode.FastDecoder(model, quant=quant)
-            except ValueError as e:
-                raise ProviderError(f"The fast decoder cannot run this model ({e}).",
-                                    "set writer.quantize to \"\" or writer.fast=off.") from None
-        return _DECODERS[key]
+    """A FastDecoder for a loaded model and weight format (held by the ModelHost: fp8 / int8 weights are built once)."""
+    try:
+        return fast_decode.FastDecoder(model, quant=quant)
+    except ValueError as e:
+        raise ProviderError(f"The fast decoder cannot run this model ({e}).",
+                            "set writer.quantize to \"\" or writer.fast=off.") from None
 
 
 def _load(src: str, quantize: str) -> tuple[Any, Any]:
-    key = (src, quantize, "")
-    with _LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    """(tokenizer, model) loaded from a hub id or folder; called once per ModelHost through ``lifecycle``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        cuda = torch.cuda.is_available()
-        kwargs: dict[str, Any] = {"dtype": "auto"}
-        if cuda:
-            try:
-                import accelerate  # noqa: F401
-
-                kwargs["device_map"] = "auto"
-            except ImportError:
-                kwargs["device_map"] = {"": 0}
-        if quantize in ("8bit", "4bit"):
-            if not cuda:
-                raise ProviderError(f"writer.quantize={quantize} needs a CUDA GPU (bitsandbytes).",
-                                    "leave writer.quantize empty on CPU, or use the llamacpp writer with a quantized GGUF.")
-            try:
-                import bitsandbytes  # noqa: F401
-                from transformers import BitsAndBytesConfig
-            except ImportError:
-                raise ProviderError(f"writer.quantize={quantize} needs the 'bitsandbytes' package.",
-                                    "pip install bitsandbytes, or leave writer.quantize empty.") from None
-            kwargs["quantization_config"] = (
-                BitsAndBytesConfig(load_in_8bit=True) if quantize == "8bit"
-                else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
-            )
-        # HF_HUB_OFFLINE is read by huggingface_hub at import time; pass it on explicitly so a late setting
-        # still means "never touch the network" (and fails fast instead of timing out)
-        local_only = _offline() or Path(src).is_dir()
+    cuda = torch.cuda.is_available()
+    kwargs: dict[str, Any] = {"dtype": "auto"}
+    if cuda:
         try:
-            tok = AutoTokenizer.from_pretrained(src, local_files_only=local_only)
-            model = AutoModelForCausalLM.from_pretrained(src, local_files_only=local_only, **kwargs)
-        except OSError as e:
-            why = "Hugging Face is offline and it is not in the local cache" if _offline() else str(e).split("\n")[0][:200]
-            raise _missing(src, why) from None
-        except ValueError as e:
-            raise ProviderError(f"'{src}' is not a causal language model transformers can load ({str(e)[:200]}).",
-                                "set writer.model to a chat model such as Qwen/Qwen2.5-14B-Instruct.") from None
-        if not getattr(tok, "chat_template", None):
-            raise ProviderError(f"The tokenizer of '{src}' has no chat template.", "use an instruct/chat model (its tokenizer carries one).")
+            import accelerate  # noqa: F401
+
+            kwargs["device_map"] = "auto"
+        except ImportError:
+            kwargs["device_map"] = {"": 0}
+    if quantize in ("8bit", "4bit"):
         if not cuda:
-            model = model.float()  # CPU kernels for bf16 are slow or missing
-        model.eval()
-        _MODELS[key] = (tok, model)
-        return tok, model
+            raise ProviderError(f"writer.quantize={quantize} needs a CUDA GPU (bitsandbytes).",
+                                "leave writer.quantize empty on CPU, or use the llamacpp writer with a quantized GGUF.")
+        try:
+            import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
+        except ImportError:
+            raise ProviderError(f"writer.quantize={quantize} needs the 'bitsandbytes' package.",
+                                "pip install bitsandbytes, or leave writer.quantize empty.") from None
+        kwargs["quantization_config"] = (
+            BitsAndBytesConfig(load_in_8bit=True) if quantize == "8bit"
+            else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+        )
+    # HF_HUB_OFFLINE is read by huggingface_hub at import time; pass it on explicitly so a late setting
+    # still means "never touch the network" (and fails fast instead of timing out)
+    local_only = _offline() or Path(src).is_dir()
+    try:
+        tok = AutoTokenizer.from_pretrained(src, local_files_only=local_only)
+        model = AutoModelForCausalLM.from_pretrained(src, local_files_only=local_only, **kwargs)
+    except OSError as e:
+        why = "Hugging Face is offline and it is not in the local cache" if _offline() else str(e).split("\n")[0][:200]
+        raise _missing(src, why) from None
+    except ValueError as e:
+        raise ProviderError(f"'{src}' is not a causal language model transformers can load ({str(e)[:200]}).",
+                            "set writer.model to a chat model such as Qwen/Qwen2.5-14B-Instruct.") from None
+    if not getattr(tok, "chat_template", None):
+        raise ProviderError(f"The tokenizer of '{src}' has no chat template.", "use an instruct/chat model (its tokenizer carries one).")
+    if not cuda:
+        model = model.float()  # CPU kernels for bf16 are slow or missing
+    model.eval()
+    return tok, model

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from storygen.errors import ProviderError
-from storygen.providers.writer.base import Completion
+from storygen.providers import devices, lifecycle
+from storygen.providers.writer.base import Completion, one_by_one
 
 # ----------------------------------------------------------------------------- the packaged model
 
@@ -267,46 +268,63 @@ def auto_threads(sample_s: float = 0.5) -> int:
 
 # ----------------------------------------------------------------------------- the backend
 
-_SERVERS: dict[tuple[str, int, int, int], Any] = {}
-_SERVERS_LOCK = threading.Lock()
+# an auto thread count is decided and loaded under this lock, so two writers asking "auto" at once share one
+# model instead of each measuring the machine and loading a 1 GB copy of its own (it guards no cache)
+_AUTO_LOCK = threading.Lock()
+
+
+def _server_key(path: Path, threads: int, context: int, gpu_layers: int) -> tuple[str, str, int, int, int]:
+    return ("llamacpp", str(path), threads, context, gpu_layers)
 
 
 def _load_server(path: Path, threads: int, context: int, gpu_layers: int, seed: int) -> tuple[Any, int]:
-    """The loaded model for these settings, once per process: (server, threads). ``threads`` 0 = auto, and an
-    auto request reuses a model already loaded with any thread count (no second 1 GB copy)."""
-    with _SERVERS_LOCK:
-        for (kpath, kthreads, kctx, kgpu), server in _SERVERS.items():
-            if (kpath, kctx, kgpu) == (str(path), context, gpu_layers) and threads in (0, kthreads):
-                return server, kthreads
-        if threads <= 0:
-            threads = auto_threads()
-        key = (str(path), threads, context, gpu_layers)
-        try:
-            import xllamacpp as xlc
-        except ImportError as e:
-            raise ProviderError(
-                "The llamacpp writer needs the 'xllamacpp' package, which is not installed.",
-                "pip install 'xllamacpp==2026.10.11549'",
-            ) from e
-        p = xlc.CommonParams()
-        p.model.path = str(path)
-        p.n_ctx = int(context)
-        p.n_parallel = 1
-        p.n_gpu_layers = int(gpu_layers)
-        p.cpuparams.n_threads = threads
-        p.cpuparams_batch.n_threads = threads
-        p.sampling.seed = int(seed)
-        p.verbosity = -1  # llama.cpp logs would drown the CLI's own progress output
-        p.warmup = False
-        try:
-            server = xlc.Server(p)
-        except RuntimeError as e:
-            raise ProviderError(
-                f"llama.cpp could not load the model '{path}' ({e}).",
-                "check that it is a complete GGUF file this llama.cpp supports, and that writer.context fits in memory.",
-            ) from e
-        _SERVERS[key] = server
-        return server, threads
+    """The loaded model for these settings, held by the current ModelHost: (server, threads). ``threads`` 0 = auto,
+    and an auto request reuses a model already loaded with any thread count (no second 1 GB copy)."""
+    host = lifecycle.current()
+    if threads > 0:
+        key = _server_key(path, threads, context, gpu_layers)
+        return host.load(key, lambda: _start_server(path, threads, context, gpu_layers, seed)), threads
+    same_model = _server_key(path, 0, context, gpu_layers)
+
+    def any_threads(key: Any) -> bool:
+        return isinstance(key, tuple) and len(key) == 5 and key[:2] + key[3:] == same_model[:2] + same_model[3:]
+
+    with _AUTO_LOCK:
+        found = host.find(any_threads)
+        if found is not None:
+            return found[1], found[0][2]
+        threads = auto_threads()
+        key = _server_key(path, threads, context, gpu_layers)
+        return host.load(key, lambda: _start_server(path, threads, context, gpu_layers, seed)), threads
+
+
+def _start_server(path: Path, threads: int, context: int, gpu_layers: int, seed: int) -> Any:
+    """Load the GGUF into an in-process llama.cpp server."""
+    try:
+        import xllamacpp as xlc
+    except ImportError as e:
+        raise ProviderError(
+            "The llamacpp writer needs the 'xllamacpp' package, which is not installed.",
+            "pip install 'xllamacpp==2026.10.11549'",
+        ) from e
+    p = xlc.CommonParams()
+    p.model.path = str(path)
+    p.n_ctx = int(context)
+    p.n_parallel = 1
+    p.n_gpu_layers = int(gpu_layers)
+    p.cpuparams.n_threads = threads
+    p.cpuparams_batch.n_threads = threads
+    p.sampling.seed = int(seed)
+    p.verbosity = -1  # llama.cpp logs would drown the CLI's own progress output
+    p.warmup = False
+    try:
+        server = xlc.Server(p)
+    except RuntimeError as e:
+        raise ProviderError(
+            f"llama.cpp could not load the model '{path}' ({e}).",
+            "check that it is a complete GGUF file this llama.cpp supports, and that writer.context fits in memory.",
+        ) from e
+    return server
 
 
 def _has_llguidance() -> bool:
@@ -323,11 +341,17 @@ class LlamaCppWriter:
     """Chat completions from a local GGUF model, in-process. Loads the model once per process."""
 
     name = "llamacpp"
+    batched = False
     length_bias = 1.0  # how many more words than wanted to ask this model for (see writing.script)
+
+    @classmethod
+    def small(cls, settings: dict[str, Any]) -> bool:
+        """The packaged Qwen2.5-Coder-1.5B (writer.model empty) is too small to storyboard or rewrite well."""
+        return not str(settings["model"]).strip()
 
     def __init__(self, settings: dict[str, Any], cfg: Any = None):
         self.settings = dict(settings)
-        model = str(settings.get("model") or "").strip()
+        model = str(settings["model"]).strip()
         if model:
             path = Path(model).expanduser()
             if not path.is_file():
@@ -345,12 +369,12 @@ class LlamaCppWriter:
             self.length_bias = 1.3
         self.sha = sha_prefix_of(self.path)
         self.version = f"{self.path.name}@{self.sha}"
-        self.context = int(settings.get("context") or 4096)
-        self.gpu_layers = int(settings.get("gpu_layers") or 0)
-        self.seed = int(settings.get("seed") if settings.get("seed") is not None else 7)
-        self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
-        self.max_tokens = int(settings.get("max_tokens") or 800)
-        self._server, self.threads = _load_server(self.path, max(0, int(settings.get("threads") or 0)), self.context,
+        self.context = int(settings["context"])
+        self.gpu_layers = int(settings["gpu_layers"])
+        self.seed = int(settings["seed"])
+        self.temperature = float(settings["temperature"])
+        self.max_tokens = int(settings["max_tokens"])
+        self._server, self.threads = _load_server(self.path, max(0, int(settings["threads"])), self.context,
                                                   self.gpu_layers, self.seed)
         self._llguidance = _has_llguidance()
 
@@ -387,6 +411,10 @@ class LlamaCppWriter:
         try:
             res = self._server.handle_chat_completions(req)
         except Exception as e:  # the binding raises plain exceptions on internal failures
+            if devices.is_oom(e):  # with writer.gpu_layers: release every model this host holds before failing
+                lifecycle.current().on_oom()
+                raise ProviderError("The GPU ran out of memory generating with llama.cpp.",
+                                    "lower writer.gpu_layers or writer.context, or use a smaller GGUF.") from e
             raise ProviderError(f"llama.cpp failed during generation ({e}).", "retry; if it persists, lower writer.context.") from e
         seconds = time.perf_counter() - t0
         if not isinstance(res, dict) or "error" in res:
@@ -410,3 +438,7 @@ class LlamaCppWriter:
                 "threads": self.threads,
             },
         )
+
+    def complete_many(self, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
+        """One completion per conversation, one after another (llama.cpp here serves one sequence at a time)."""
+        return one_by_one(self, conversations, **kw)

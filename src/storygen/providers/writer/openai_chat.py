@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from storygen.config import mask
 from storygen.errors import ProviderError
-from storygen.providers.writer.base import Completion
+from storygen.providers.writer.base import Completion, one_by_one
 
 DEFAULT_MODEL = "gpt-4o-mini"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -66,6 +66,12 @@ def _is_default_openai(base_url: str) -> bool:
 
 class OpenAIWriter:
     name = "openai"
+    batched = False
+    length_bias = 1.0
+
+    @classmethod
+    def small(cls, settings: dict[str, Any]) -> bool:
+        return False
 
     def __init__(self, settings: dict[str, Any], cfg: Any = None):
         try:
@@ -73,9 +79,9 @@ class OpenAIWriter:
         except ImportError as e:
             raise ProviderError("The openai writer needs the 'openai' package.", "pip install 'storygen[cloud]'") from e
         self._openai = openai
-        self.model = str(settings.get("model") or "").strip() or DEFAULT_MODEL
-        self.base_url = str(settings.get("base_url") or "").strip()
-        key = str(settings.get("api_key") or "").strip()
+        self.model = str(settings["model"]).strip() or DEFAULT_MODEL
+        self.base_url = str(settings["base_url"]).strip()
+        key = str(settings["api_key"]).strip()
         if not key:
             if _is_default_openai(self.base_url):
                 raise ProviderError(
@@ -84,11 +90,11 @@ class OpenAIWriter:
                 )
             key = "not-needed"  # local servers accept any key
         self._key = key
-        self.temperature = float(settings.get("temperature") if settings.get("temperature") is not None else 0.9)
-        self.max_tokens = int(settings.get("max_tokens") or 800)
-        self.timeout = float(settings.get("timeout") or 120.0)
-        self.max_retries = max(0, int(settings.get("max_retries") if settings.get("max_retries") is not None else 3))
-        self.seed = settings.get("seed")
+        self.temperature = float(settings["temperature"])
+        self.max_tokens = int(settings["max_tokens"])
+        self.timeout = float(settings["timeout"])
+        self.max_retries = max(0, int(settings["max_retries"]))
+        self.seed = settings["seed"]
         host = urlparse(self.base_url).netloc if self.base_url and not _is_default_openai(self.base_url) else ""
         self.version = self.model + (f"@{host}" if host else "")
         self._schema_ok = True  # flips to False when the server rejects response_format json_schema
@@ -192,6 +198,9 @@ class OpenAIWriter:
             extra={"finish_reason": choice.finish_reason, "mode": mode,
                    "tokens_per_s": round(ct / seconds, 2) if seconds > 0 else 0.0},
         )
+
+    def complete_many(self, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
+        return one_by_one(self, conversations, **kw)
 
 
 def _message(e: Any) -> str:
