@@ -157,7 +157,7 @@ def main() -> None:
             for obj in named:
                 recall[obj].append(obj in drawn)
             ok.append(named <= drawn)
-        dist = [a - b for a, b in zip(hashes, hashes[1:])]
+        dist = [int(a - b) for a, b in zip(hashes, hashes[1:])]
         all_dist += dist
         all_ok += ok
         print(f"story {si + 1} '{idea.title}': {len(plan.scenes)} scenes, pHash distance to the previous scene "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IDEA, run_cli
+from conftest import IDEA, invoke_cli
 from storygen.errors import InputError
 from storygen.inputs import read_ideas_file
 from storygen.models import StoryIdea
@@ -23,7 +23,7 @@ def test_batch_makes_a_story_per_idea_reports_a_bad_one_and_resumes(tmp_path: Pa
     f = tmp_path / "ideas.json"
     f.write_text(json.dumps(ideas), encoding="utf-8")
     out = tmp_path / "week"
-    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
+    r = invoke_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
     assert r.returncode == 1, r.stderr[-2000:]  # one item failed; the others still ran
     assert "Idea 2 in" in r.stderr and "title" in r.stderr
     done = _events(r.stdout)[-1]
@@ -31,20 +31,20 @@ def test_batch_makes_a_story_per_idea_reports_a_bad_one_and_resumes(tmp_path: Pa
     assert [s["error"] is None for s in done["stories"]] == [True, False, True]
     assert sorted(p.name for p in out.iterdir()) == ["01-the-bottle-at-the-door", "03-second-light"]
     assert read_json(out / "03-second-light" / "idea" / "idea.json")["tone"] == "hopeful"
-    r = run_cli("status", str(out), "--json")  # a folder of stories: one row each
+    r = invoke_cli("status", str(out), "--json")  # a folder of stories: one row each
     rows = json.loads(r.stdout)
     assert r.returncode == 0 and [Path(x["story"]).name for x in rows] == ["01-the-bottle-at-the-door", "03-second-light"]
     assert all(x["done"] == 1 and x["next"] == "script" and x["final"] is None for x in rows)
 
     f.write_text(json.dumps([ideas[0], ideas[2], ideas[2]]), encoding="utf-8")  # fixed file, one more story
-    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
+    r = invoke_cli("batch", str(f), "-o", str(out), "--until", "idea", "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     ev = _events(r.stdout)
     assert [e["stage"] for e in ev if e["event"] == "skip"] == ["idea", "idea"]  # stories 1 and 3 were done already
     assert (out / "02-second-light" / "idea" / "idea.json").is_file()  # only story 2 is new
     # story 3's folder holds "Second Light" already: the same idea again is fine, a different one needs --force
     f.write_text(json.dumps([ideas[0], ideas[2], dict(ideas[2], tone="grim")]), encoding="utf-8")
-    r = run_cli("batch", str(f), "-o", str(out), "--until", "idea")
+    r = invoke_cli("batch", str(f), "-o", str(out), "--until", "idea")
     assert r.returncode == 1 and "already holds a different idea" in r.stderr
 
 
@@ -64,5 +64,5 @@ def test_ideas_file_formats(tmp_path: Path):
 
 
 def test_batch_bad_file_is_one_clear_line(tmp_path: Path):
-    r = run_cli("batch", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o"))
+    r = invoke_cli("batch", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o"))
     assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "o").exists()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from _chat_server import ChatServer
-from conftest import IDEA, run_cli
+from conftest import IDEA, invoke_cli, run_cli
+from storygen import __version__
 
 KEY = "sk-ideas-SECRET-5555555555"
 REPLY = {k: IDEA[k] for k in ("title", "logline", "tone", "theme", "narrator_gender", "narration", "voice_hint")}
@@ -19,7 +22,7 @@ def test_ideas_writes_scored_ideas_best_first_and_make_takes_one(tmp_path: Path)
     out = tmp_path / "ideas.json"
     with ChatServer() as server:
         server.push(json.dumps({"ideas": [low, high, mid]}))
-        r = run_cli("ideas", "3", "--theme", "the sea", "-o", str(out), "-c", "writer.provider=openai",
+        r = invoke_cli("ideas", "3", "--theme", "the sea", "-o", str(out), "-c", "writer.provider=openai",
                     "-c", f"writer.base_url={server.base_url}", env={"OPENAI_API_KEY": KEY})
     assert r.returncode == 0, r.stderr
     got = json.loads(out.read_text())
@@ -27,35 +30,47 @@ def test_ideas_writes_scored_ideas_best_first_and_make_takes_one(tmp_path: Path)
     assert got[0]["potential"]["overall"] == 90 and got[2]["potential"]["overall"] == 10
     assert "High" in r.stdout and KEY not in r.stdout + r.stderr + out.read_text()
     # -o exists: refused without --force
-    again = run_cli("ideas", "3", "-o", str(out))
+    again = invoke_cli("ideas", "3", "-o", str(out))
     assert again.returncode != 0 and "--force" in again.stderr
     # `make --idea-file` takes the best one from the list
     story = tmp_path / "story"
-    m = run_cli("make", "--idea-file", str(out), "-o", str(story), "--until", "idea")
+    m = invoke_cli("make", "--idea-file", str(out), "-o", str(story), "--until", "idea")
     assert m.returncode == 0, m.stderr
     assert json.loads((story / "idea" / "idea.json").read_text())["title"] == "High"
 
 
 def test_doctor_reports_and_masks_keys():
-    r = run_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789"})
+    r = invoke_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789"})
     assert r.returncode == 0, r.stdout + r.stderr
     for needed in ("ffmpeg", "caption font", "writer: llama.cpp", "voice: Piper", "OPENAI_API_KEY"):
         assert needed in r.stdout
     assert "SECRET" not in r.stdout
-    broken = run_cli("doctor", env={"STORYGEN_FFMPEG": "/nonexistent/ffmpeg"})
+    broken = invoke_cli("doctor", env={"STORYGEN_FFMPEG": "/nonexistent/ffmpeg"})
     assert broken.returncode == 1 and "missing" in broken.stdout
 
 
 def test_status_of_a_fresh_story(tmp_path: Path, idea_file: Path):
     story = tmp_path / "s"
-    assert run_cli("make", "--idea-file", str(idea_file), "-o", str(story), "--until", "idea").returncode == 0
-    r = run_cli("status", str(story), "--json")
+    assert invoke_cli("make", "--idea-file", str(idea_file), "-o", str(story), "--until", "idea").returncode == 0
+    r = invoke_cli("status", str(story), "--json")
     states = {s["stage"]: (s["state"], s["why"]) for s in json.loads(r.stdout)}
     assert states["idea"][0] == "done" and states["script"] == ("missing", "never run")
-    table = run_cli("status", str(story))
+    table = invoke_cli("status", str(story))
     assert "idea" in table.stdout and "never run" in table.stdout
-    parent = run_cli("status", str(tmp_path))  # a folder of stories lists each one
+    parent = invoke_cli("status", str(tmp_path))  # a folder of stories lists each one
     assert parent.returncode == 0 and "1/9" in parent.stdout and "script" in parent.stdout
     (tmp_path / "empty").mkdir()
-    bad = run_cli("status", str(tmp_path / "empty"))
+    bad = invoke_cli("status", str(tmp_path / "empty"))
     assert bad.returncode != 0 and "not a story folder" in bad.stderr
+
+
+def test_the_installed_command_is_a_real_process(tmp_path: Path):
+    # real processes on purpose: the console-script entry point and `python -m storygen` (cli.main, its environment
+    # defaults, the process exit status) are what is tested here; the other CLI tests run in-process via invoke_cli
+    exe = Path(sys.executable).with_name("storygen")
+    v = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=120)
+    assert v.returncode == 0 and v.stdout.strip() == f"storygen {__version__}", v.stderr
+    r = run_cli("make", "", "-o", str(tmp_path / "s"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and lines[-1].startswith("error:") and "empty" in lines[-1], r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "s").exists()

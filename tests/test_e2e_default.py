@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import events, run_cli
+from conftest import events, invoke_cli
 from storygen.media.ffmpeg import probe
 from storygen.workspace import read_json
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_idea_to_video_with_the_embedded_models(tmp_path: Path):
     out = tmp_path / "story"
     t0 = time.perf_counter()
-    r = run_cli("make", "A lighthouse keeper finds a message in a bottle", "-o", str(out), "--json")
+    r = invoke_cli("make", "A lighthouse keeper finds a message in a bottle", "-o", str(out), "--json")
     took = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr[-3000:]
     man = read_json(out / "manifest.json")["stages"]
@@ -43,7 +43,7 @@ def test_idea_to_video_with_the_embedded_models(tmp_path: Path):
 ])
 def test_unusual_ideas_work(tmp_path: Path, idea: str):
     out = tmp_path / "story"
-    r = run_cli("make", idea, "-o", str(out), "--until", "idea", "--json")  # the default packaged model
+    r = invoke_cli("make", idea, "-o", str(out), "--until", "idea", "--json")  # the default packaged model
     assert r.returncode == 0, r.stderr[-2000:]
     got = read_json(out / "idea" / "idea.json")
     assert got["title"].strip() and got["logline"].strip()

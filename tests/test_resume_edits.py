@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import invoke_cli
 from storygen.config import DEFAULTS, load_config
 from storygen.pipeline import stage_key
 from storygen.stages.base import Context, RunOptions
@@ -15,30 +15,30 @@ from storygen.workspace import Story
 
 def test_a_hand_edit_is_kept_when_the_stage_settings_change(tmp_path: Path, idea_file: Path, script_file: Path):
     out = tmp_path / "s"
-    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "revised")
+    r = invoke_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "revised")
     assert r.returncode == 0, r.stderr
     revised = out / "revised" / "script.txt"
     revised.write_text(revised.read_text() + "\nHe never climbed the stairs again.\n")
-    r = run_cli("make", "-o", str(out), "--until", "revised", "-c", "revise.max_sentence_words=30")
+    r = invoke_cli("make", "-o", str(out), "--until", "revised", "-c", "revise.max_sentence_words=30")
     assert r.returncode == 0, r.stderr
     assert revised.read_text().rstrip().endswith("He never climbed the stairs again.")
-    st = run_cli("status", str(out), "--json", "-c", "revise.max_sentence_words=30")
+    st = invoke_cli("status", str(out), "--json", "-c", "revise.max_sentence_words=30")
     assert "kept although setting changed: revise" in st.stdout, st.stdout
-    r = run_cli("make", "-o", str(out), "--until", "revised", "--from", "revised", "-c", "revise.max_sentence_words=30")
+    r = invoke_cli("make", "-o", str(out), "--until", "revised", "--from", "revised", "-c", "revise.max_sentence_words=30")
     assert r.returncode == 0 and "never climbed the stairs again" not in revised.read_text()  # asked for: re-made
 
 
 def test_a_damaged_voice_file_is_an_error_not_a_silent_video(tmp_path: Path, idea_file: Path, script_file: Path):
     out = tmp_path / "s"
-    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "voice")
+    r = invoke_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "voice")
     assert r.returncode == 0, r.stderr
     wav = out / "voice" / "voice.wav"
     with open(wav, "r+b") as fh:
         fh.truncate(1000)
-    r = run_cli("make", "-o", str(out), "--until", "captions")
+    r = invoke_cli("make", "-o", str(out), "--until", "captions")
     assert r.returncode != 0 and "voice/voice.wav was changed outside storygen" in r.stderr and "--from voice" in r.stderr
     assert not (out / "captions" / "words.json").exists()
-    r = run_cli("make", "-o", str(out), "--until", "voice", "--from", "voice")
+    r = invoke_cli("make", "-o", str(out), "--until", "voice", "--from", "voice")
     assert r.returncode == 0 and wav.stat().st_size > 10_000
 
 
@@ -71,7 +71,7 @@ def test_stories_recorded_with_full_settings_stay_up_to_date(tmp_path: Path, ide
     from storygen.workspace import hash_obj
 
     out = tmp_path / "s"
-    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "revised")
+    r = invoke_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--until", "revised")
     assert r.returncode == 0, r.stderr
     man_path = out / "manifest.json"
     man = json.loads(man_path.read_text())
@@ -83,5 +83,5 @@ def test_stories_recorded_with_full_settings_stay_up_to_date(tmp_path: Path, ide
         e["settings"] = full
         e["key"] = hash_obj({"stage": stage.name, "code": stage.code_version, "inputs": e["inputs"], "settings": full})
     man_path.write_text(json.dumps(man))
-    r = run_cli("make", "-o", str(out), "--until", "revised", "--json")
+    r = invoke_cli("make", "-o", str(out), "--until", "revised", "--json")
     assert r.returncode == 0 and '"event": "start"' not in r.stdout, r.stdout

@@ -89,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
         "compile": "off",  # torch.compile the UNet (off | on | auto = on with CUDA); kernels are cached on disk
         "compile_mode": "reduce-overhead",  # CUDA graphs; "max-autotune" tunes GEMMs too, but compiles for 5+ minutes
         "guidance_cutoff": 1.0,  # classifier-free guidance for this share of the steps (e.g. 0.5 with compile on)
+        "base_url": "",  # openai-images: any server speaking OpenAI's images API ("" = OpenAI)
+        "api_key": "",  # openai-images: OPENAI_API_KEY
+        "size": "",  # openai-images: "" = the model's portrait size (gpt-image-1 1024x1536, dall-e-3 1024x1792)
     },
     "clips": {
         "provider": "kenburns",  # kenburns | ltx | svd
@@ -106,6 +109,8 @@ DEFAULTS: dict[str, Any] = {
         "compile_mode": "default",
         "guidance_cutoff": 1.0,  # ltx: classifier-free guidance for this share of the steps
     },
+    "pexels": {"api_key": "", "base_url": ""},  # PEXELS_API_KEY; base_url "" = https://api.pexels.com
+    "pixabay": {"api_key": "", "base_url": ""},  # PIXABAY_API_KEY; base_url "" = https://pixabay.com
     "vision": {"provider": "heuristic", "model": "", "threshold": 0.5, "max_tries": 2, "device": "auto",
                "max_new_tokens": 96},
     "render": {
@@ -128,6 +133,9 @@ SECRET_ENV = {
     ("writer", "api_key"): "OPENAI_API_KEY",
     ("writer", "base_url"): "OPENAI_BASE_URL",
     ("voice", "api_key"): "ELEVENLABS_API_KEY",
+    ("keyframes", "api_key"): "OPENAI_API_KEY",
+    ("pexels", "api_key"): "PEXELS_API_KEY",
+    ("pixabay", "api_key"): "PIXABAY_API_KEY",
 }
 
 

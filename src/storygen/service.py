@@ -30,7 +30,7 @@ from typing import Any
 from storygen import layout
 from storygen.config import Config, load_config
 from storygen.errors import InputError, StoryGenError
-from storygen.lease import StoryLease
+from storygen.lease import StoryLease, holder_alive, read_lease
 from storygen.models import StoryIdea
 from storygen.providers import lifecycle
 
@@ -186,10 +186,12 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     out = story_folder(req, prepared.script_idea.title if prepared.script_idea else None)
     has_idea = (out / IDEA_TXT).is_file() or (out / IDEA_JSON).is_file()
     note = prepared.idea_note
-    if not given and not has_idea:
-        if prepared.script_idea is None:
-            raise InputError(f"'{out}' is not a story yet and no idea was given.",
+    not_a_story = InputError(f"'{out}' is not a story yet and no idea was given.",
                              f'pass one: storygen make "your idea" -o {out} (or --idea-file FILE).')
+    if not given and not has_idea and prepared.script_idea is None:
+        if not holder_alive(read_lease(out)):  # else another run is making it now: queue behind it, check again
+            raise not_a_story
+    elif not given and not has_idea:
         prepared.idea = prepared.script_idea
         note = f"no idea given: the story is titled after your script's first sentence ('{prepared.script_idea.title}')."
 
@@ -199,6 +201,8 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
                        on_wait=lambda who: emit({"event": "waiting", "story": str(story.root), "holder": who.describe()}))
     with lease:
         cleanup_partials(story.root)  # under the lease: what is left of a dead run is no one's now
+        if not given and prepared.idea is None and not (story.path(IDEA_TXT).is_file() or story.path(IDEA_JSON).is_file()):
+            raise not_a_story
         stage_user_inputs(story, opts, cfg, force=req.force, prepared=prepared)
         summary, took = _run(story, opts, cfg, until, from_stage, req.force, emit, lease, models)
     video = story.path(layout.FINAL)

@@ -95,7 +95,7 @@ def camera_for_text(text: str, index: int) -> str:
     """The camera move for a scene's words and index (for a planner that wants the art's choice)."""
     sw = read_scene(text)
     layout = "interior" if "window" in sw.objects else LAYOUTS[index % len(LAYOUTS)]
-    hero = next((o for o in sw.objects if o != "window"), None)
+    hero = next((o for o in sw.objects if o not in ("window", "road")), None)
     return camera_for(layout, hero, sw, 1 if index % 2 == 0 else -1)
 
 
@@ -105,6 +105,6 @@ def compose(text: str, backdrop_text: str, mood: str, mood_palette: list[str], *
     lo, hi = HORIZON[layout]
     time = time_of_day(sw, index, mood)
     side = 1 if index % 2 == 0 else -1
-    hero = next((o for o in sw.objects if o != "window"), None)
+    hero = next((o for o in sw.objects if o not in ("window", "road")), None)
     return Composition(layout=layout, horizon=float(rng.uniform(lo, hi)), time=time, side=side, hero=hero, words=sw,
                        palette=palette(mood_palette, time), camera=camera_for(layout, hero, sw, side))

@@ -72,7 +72,8 @@ def read_scene(text: str, backdrop_text: str = "") -> SceneWords:
     ``backdrop_text`` (the prompt, which carries the story's setting) when the scene names none."""
     ws = words(text)
     objects = _first_hits(ws, OBJECTS)
-    settings = _first_hits(ws, SETTINGS) or _first_hits(words(backdrop_text), SETTINGS)
+    # the story's setting as a backdrop; never outer space unless the scene says so (an astronaut at home)
+    settings = _first_hits(ws, SETTINGS) or [s for s in _first_hits(words(backdrop_text), SETTINGS) if s != "space"]
     for obj in objects:
         implied = IMPLIED_SETTING.get(obj)
         if implied and implied not in settings:

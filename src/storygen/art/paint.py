@@ -38,30 +38,40 @@ def fill(img: Image.Image, shape: Image.Image, mask_fn, box: tuple[int, int, int
 
 
 def glow(img: Image.Image, cx: float, cy: float, radius: float, color, strength: float, *, flat: float = 1.0) -> None:
-    """A soft radial glow (Gaussian falloff) around (cx, cy), computed at quarter size."""
+    """A soft radial glow (Gaussian falloff) around (cx, cy), computed at quarter size inside its own box."""
     w, h = img.size
-    sw, sh = max(2, w // 4), max(2, h // 4)
-    yy, xx = np.ogrid[0:sh, 0:sw]
-    d2 = ((xx * 4 - cx) ** 2 + ((yy * 4 - cy) / flat) ** 2) / max(1.0, radius) ** 2
+    reach = radius * 2.6
+    x0, x1 = max(0, int(cx - reach)), min(w, int(cx + reach) + 1)
+    y0, y1 = max(0, int(cy - reach * flat)), min(h, int(cy + reach * flat) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    bw, bh = max(2, (x1 - x0) // 4), max(2, (y1 - y0) // 4)
+    yy = np.linspace(y0, y1, bh, dtype=np.float32)[:, None]
+    xx = np.linspace(x0, x1, bw, dtype=np.float32)[None, :]
+    d2 = ((xx - cx) ** 2 + ((yy - cy) / flat) ** 2) / max(1.0, radius) ** 2
     alpha = (np.exp(-d2) * 255 * strength).clip(0, 255).astype(np.uint8)
-    mask = Image.fromarray(alpha, "L").resize((w, h), Image.Resampling.BILINEAR)
-    img.paste(color, (0, 0, w, h), mask)
+    mask = Image.fromarray(alpha, "L").resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
+    img.paste(color, (x0, y0, x1, y1), mask)
 
 
 def band(img: Image.Image, y: float, half: float, color, strength: float) -> None:
     """A horizontal haze band (fog on the horizon)."""
     w, h = img.size
-    t = np.arange(h, dtype=np.float32)
+    y0, y1 = max(0, int(y - 2.5 * half)), min(h, int(y + 2.5 * half) + 1)
+    if y1 - y0 < 1:
+        return
+    t = np.arange(y0, y1, dtype=np.float32)
     a = (np.exp(-(((t - y) / max(1.0, half)) ** 2)) * 255 * strength).astype(np.uint8)[:, None]
-    mask = Image.fromarray(a, "L").resize((w, h), Image.Resampling.NEAREST)
-    img.paste(color, (0, 0, w, h), mask)
+    mask = Image.fromarray(a, "L").resize((w, y1 - y0), Image.Resampling.NEAREST)
+    img.paste(color, (0, y0, w, y1), mask)
 
 
 class Sprite:
     """An RGBA drawing of one object, drawn at SS x its size; ``k`` is its height in sprite pixels."""
 
     def __init__(self, w: float, h: float):
-        self.w, self.h = max(2, int(w * SS)), max(2, int(h * SS))
+        self.ss = SS if h <= 500 else max(1.0, SS * 500 / h)  # big sprites: less supersampling, same cost cap
+        self.w, self.h = max(2, int(w * self.ss)), max(2, int(h * self.ss))
         self.k = self.h
         self.img = Image.new("RGBA", (self.w, self.h), (0, 0, 0, 0))
         self.draw = ImageDraw.Draw(self.img)
@@ -84,7 +94,7 @@ class Sprite:
         self.img.alpha_composite(layer)
 
     def done(self, angle: float = 0.0) -> Image.Image:
-        out = self.img.resize((max(1, self.w // SS), max(1, self.h // SS)), Image.Resampling.LANCZOS)
+        out = self.img.resize((max(1, round(self.w / self.ss)), max(1, round(self.h / self.ss))), Image.Resampling.LANCZOS)
         if angle:
             out = out.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
         return out
@@ -107,10 +117,14 @@ def place(img: Image.Image, sprite: Image.Image, cx: float, base_y: float, *, sh
         img.paste((0, 0, 0), box, m.filter(ImageFilter.GaussianBlur(rh)))
     if shadow:
         dx, dy, blur, opacity = shadow
-        pad = int(blur * 2.5)
-        m = Image.new("L", (sw + 2 * pad, sh + 2 * pad), 0)
-        m.paste(alpha.point(lambda v: int(v * opacity)), (pad, pad))
-        m = m.filter(ImageFilter.GaussianBlur(blur))
+        pad = int(blur * 2.5) + 4
+        q = 4 if blur >= 8 else 1
+        m = Image.new("L", ((sw + 2 * pad) // q + 1, (sh + 2 * pad) // q + 1), 0)
+        m.paste(alpha.resize((max(1, sw // q), max(1, sh // q)), Image.Resampling.BILINEAR).point(lambda v: int(v * opacity)),
+                (pad // q, pad // q))
+        m = m.filter(ImageFilter.GaussianBlur(blur / q))
+        if q > 1:
+            m = m.resize((m.width * q, m.height * q), Image.Resampling.BILINEAR)
         img.paste((0, 0, 0), (int(x + dx - pad), int(y + dy - pad)), m)
     if reflect:
         flipped = sprite.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
@@ -127,17 +141,19 @@ def blur_soft(img: Image.Image, radius: float) -> Image.Image:
     return small.resize((w, h), Image.Resampling.BICUBIC)
 
 
-def finish(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """Vignette, a soft edge and film grain (tiled from a seeded noise tile)."""
+def finish(img: Image.Image, rng: np.random.Generator, horizon: float) -> Image.Image:
+    """Vignette, the land darkening toward the bottom of the frame, and film grain (tiled from a seeded tile)."""
     w, h = img.size
     sw, sh = max(2, w // 8), max(2, h // 8)
     yy, xx = np.ogrid[0:sh, 0:sw]
-    vig = 1 - 0.45 * (((xx / sw - 0.5) * 1.1) ** 2 + ((yy / sh - 0.5) * 0.9) ** 2)
+    yn, xn = yy / sh, xx / sw
+    vig = 1 - 0.45 * (((xn - 0.5) * 1.1) ** 2 + ((yn - 0.5) * 0.9) ** 2)
+    vig = vig * (1 - 0.35 * np.clip((yn - horizon) / max(0.05, 1 - horizon), 0, 1) ** 1.3)
     v = Image.fromarray((vig * 255).astype(np.uint8), "L").resize((w, h), Image.Resampling.BILINEAR)
     img = ImageChops.multiply(img, Image.merge("RGB", (v, v, v)))
-    img = img.filter(ImageFilter.GaussianBlur(0.5))
-    tile = rng.normal(0, 2.2, (128, 128, 1)).astype(np.float32)
-    reps = (h // 128 + 1, w // 128 + 1, 1)
-    noise = np.tile(tile, reps)[:h, :w]
-    arr = np.asarray(img, dtype=np.float32) + noise
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    tile = Image.fromarray((128 + rng.normal(0, 2.5, (128, 128))).clip(0, 255).astype(np.uint8), "L")
+    grain = Image.new("L", (w, h))
+    for ty in range(0, h, 128):
+        for tx in range(0, w, 128):
+            grain.paste(tile, (tx, ty))
+    return ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), 1.0, -128)

@@ -95,7 +95,7 @@ def figure(size: float, pal: Palette, rng: np.random.Generator, *, light_side: i
     rim = mix(pal.accent, (255, 255, 255), 0.2)
     dark = shade(pal.near, 0.6)
     s.shaded(body, [(0, rim), (1, rim)])
-    s.shaded(lambda d: body(d, -light_side * k * 0.014), [(0, shade(dark, 1.3)), (1, dark)], horizontal=False)
+    s.shaded(lambda d: body(d, -light_side * min(k * 0.014, 5.0)), [(0, shade(dark, 1.3)), (1, dark)], horizontal=False)
     return s.done()
 
 
@@ -125,9 +125,9 @@ def tree(size: float, pal: Palette, rng: np.random.Generator, *, pine: bool, sno
         for i in range(5):
             top, bot = k * (0.02 + i * 0.15), k * (0.3 + i * 0.13)
             half = k * (0.12 + i * 0.065)
-            tri = [(c, top), (c + half, bot), (c - half, bot)]
-            s.shaded(lambda d, t=tri: d.polygon(t, fill=255), [(0, shade(leaf, 1.25 if light_side < 0 else 0.7)),
-                                                               (1, shade(leaf, 0.7 if light_side < 0 else 1.25))])
+            lit_tone, dark_tone = shade(leaf, 1.2) + (255,), shade(leaf, 0.7) + (255,)
+            s.draw.polygon([(c, top), (c + half, bot), (c, bot)], fill=lit_tone if light_side > 0 else dark_tone)
+            s.draw.polygon([(c, top), (c - half, bot), (c, bot)], fill=dark_tone if light_side > 0 else lit_tone)
             if snow:
                 s.draw.polygon([(c, top), (c + half * 0.5, top + (bot - top) * 0.45), (c - half * 0.5, top + (bot - top) * 0.45)],
                                fill=(236, 240, 246, 255))
@@ -156,10 +156,7 @@ def lighthouse(size: float, pal: Palette, rng: np.random.Generator, *, lit: bool
     tower = [(c - k * 0.08, k * 0.22), (c + k * 0.08, k * 0.22), (c + k * 0.13, k * 0.97), (c - k * 0.13, k * 0.97)]
     white, red = mix((232, 226, 214), pal.sky_lo, 0.15), (166, 44, 44)
 
-    def stripes(d, band_color):
-        d.polygon(tower, fill=255)
-
-    s.shaded(stripes, [(0, shade(white, 0.6)), (0.35, shade(white, 1.08)), (1, shade(white, 0.45))])
+    s.shaded(lambda d: d.polygon(tower, fill=255), [(0, shade(white, 0.6)), (0.35, shade(white, 1.08)), (1, shade(white, 0.45))])
 
     def red_bands(d):
         for i in range(4):

