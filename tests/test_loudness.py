@@ -115,6 +115,7 @@ def test_measure_file_on_an_encoded_file(tmp_path):
     run_ffmpeg(["-i", wav, "-c:a", "aac", "-b:a", "192k", m4a])
     lufs_wav, tp_wav = measure_file(wav)
     assert lufs_wav == pytest.approx(integrated_lufs(x, SR), abs=0.01)
+    assert tp_wav == pytest.approx(true_peak_dbtp(x, SR), abs=0.01) and tp_wav <= -1.0 - HEADROOM_DB + 1e-6
     lufs, tp = measure_file(m4a)
     assert lufs == pytest.approx(-14.0, abs=0.5)
     assert tp <= -1.0  # the headroom left for the encoder was enough

@@ -63,3 +63,32 @@ def test_kenburns_moves_vary_and_stay_in_frame(tmp_path):
     scene = plan_scenes(IDEA, _words(20), 10.0, count=1).scenes[0]
     clip = KenBurnsMotion().animate(tmp_path / "k.png", scene, tmp_path)
     assert clip.kind == "kenburns" and clip.duration == pytest.approx(10.0)
+
+
+def test_the_writer_storyboard_is_asked_again_until_it_validates(tmp_path, monkeypatch):
+    """planning uses the shared structured-reply loop: a bad reply and a wrong scene count are fed back, then a
+    valid plan is taken (real openai client against a local Chat Completions server)."""
+    import json
+
+    from _chat_server import ChatServer
+    from storygen.config import load_config
+    from storygen.planning import refine_with_writer
+    from storygen.providers.registry import clear_cache, get_provider
+
+    idea = StoryIdea(title="The Bottle", logline="A keeper finds a bottle.", tone="eerie")
+    plan = plan_scenes(idea, _words(40), 12.0, min_s=4.0, max_s=6.0, count=2, seed=1)
+    good = {"art_style": "ink wash", "characters": [{"name": "Elias", "description": "old keeper"}],
+            "scenes": [{"index": s.index, "prompt": f"a lighthouse at dusk, scene {s.index}", "camera": "zoom_in",
+                        "mood": "Eerie"} for s in plan.scenes]}
+    monkeypatch.chdir(tmp_path)
+    clear_cache()
+    with ChatServer() as server:
+        server.push("no json here", json.dumps({**good, "scenes": good["scenes"][:1]}), json.dumps(good))
+        cfg = load_config(overrides=["writer.provider=openai", f"writer.base_url={server.base_url}"],
+                          env={"OPENAI_API_KEY": "sk-test-123456789"})
+        out, comps = refine_with_writer(plan, idea, get_provider("writer", cfg), max_retries=2)
+        fed_back = [m["content"] for m in server.requests[2]["json"]["messages"] if m["role"] == "user"][-1]
+    clear_cache()
+    assert len(comps) == 3 and "expected 2 scenes, got 1" in fed_back
+    assert out.planner == "writer" and out.style.art_style == "ink wash"
+    assert [s.mood for s in out.scenes] == ["eerie", "eerie"] and out.style.characters[0]["name"] == "Elias"

@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw
 from storygen.errors import InputError, MediaError
 from storygen.media.ffmpeg import MediaInfo, ffmpeg_exe, probe, run_ffmpeg
 from storygen.media.fonts import caption_font
-from storygen.media.music import generate_music_bed, mood_family
 from storygen.media.loudness import integrated_lufs, measure_file
+from storygen.media.music import generate_music_bed, mood_family
 from storygen.media.render import (
     RenderJob,
     Segment,

@@ -36,7 +36,7 @@ def clean_idea(text: str, cfg: Config) -> str:
     text = text.replace("\x00", "").strip()
     if not text:
         raise InputError("The idea is empty.", 'pass an idea in quotes, e.g. storygen make "A lighthouse keeper finds a message in a bottle".')
-    limit = int(cfg.get("idea.hard_max_chars", 10000))
+    limit = int(cfg.get("idea.hard_max_chars"))
     if len(text) > limit:
         raise InputError(f"The idea is {len(text):,} characters long; the limit is {limit:,}.",
                          "shorten it to a paragraph or two (long ideas up to the limit are condensed automatically).")

@@ -13,11 +13,19 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from storygen.art.moods import palette_for, pick_mood, pick_motifs
 from storygen.errors import ProviderError
-from storygen.models import CameraMove, Scene, ScenePlan, StoryIdea, StyleBible, WordTiming
+from storygen.models import (
+    CameraMove,
+    Scene,
+    ScenePlan,
+    StoryIdea,
+    StyleBible,
+    WordTiming,
+)
+from storygen.writing.structured import ask_json
 
 CAMERAS: tuple[CameraMove, ...] = ("zoom_in", "pan_right", "zoom_out", "pan_up", "pan_left", "zoom_in", "pan_down")
 _STOP = set(
@@ -121,28 +129,20 @@ def refine_with_writer(plan: ScenePlan, idea: StoryIdea, writer: Any, *, max_ret
             f"JSON keys: art_style, characters, scenes[index, prompt, camera, mood]. Use exactly {len(plan.scenes)} scenes."
         )},
     ]
-    completions = []
-    error = ""
-    for _ in range(max_retries + 1):
-        msgs = messages if not error else [*messages, {"role": "user", "content": f"Your last reply was invalid: {error}. Reply again with valid JSON."}]
-        comp = writer.complete(msgs, json_schema=schema, max_tokens=900)
-        completions.append(comp)
-        try:
-            raw = comp.text[comp.text.find("{") : comp.text.rfind("}") + 1]
-            vis = _Visuals.model_validate_json(raw)
-            if len(vis.scenes) != len(plan.scenes):
-                raise ValueError(f"expected {len(plan.scenes)} scenes, got {len(vis.scenes)}")
-        except (ValidationError, ValueError) as e:
-            error = str(e).splitlines()[0][:300]
-            continue
-        style = plan.style.model_copy(update={
-            "art_style": vis.art_style,
-            "characters": [{"name": c.get("name", "?"), "description": c.get("description", ""), "seed": stable_seed(c.get("name"))}
-                           for c in vis.characters if isinstance(c, dict)],
-        })
-        scenes = [s.model_copy(update={"prompt": f"{v.prompt}, {vis.art_style}", "camera": v.camera, "mood": v.mood.lower()[:30],
-                                       "palette": palette_for(pick_mood(v.mood, default=s.mood))})
-                  for s, v in zip(plan.scenes, sorted(vis.scenes, key=lambda v: v.index))]
-        return ScenePlan(style=style, scenes=scenes, planner="writer"), completions
-    raise ProviderError(f"The writer gave no valid scene plan after {max_retries + 1} tries ({error}).",
-                        "set scenes.planner=deterministic, or use a stronger writer model.")
+    def parse(data: Any) -> _Visuals:
+        vis = _Visuals.model_validate(data)
+        if len(vis.scenes) != len(plan.scenes):
+            raise ValueError(f"expected {len(plan.scenes)} scenes, got {len(vis.scenes)}")
+        return vis
+
+    vis, completions = ask_json(writer, messages, parse, schema=schema, max_retries=max_retries, max_tokens=900,
+                                what="scene plan")
+    style = plan.style.model_copy(update={
+        "art_style": vis.art_style,
+        "characters": [{"name": c.get("name", "?"), "description": c.get("description", ""), "seed": stable_seed(c.get("name"))}
+                       for c in vis.characters if isinstance(c, dict)],
+    })
+    scenes = [s.model_copy(update={"prompt": f"{v.prompt}, {vis.art_style}", "camera": v.camera, "mood": v.mood.lower()[:30],
+                                   "palette": palette_for(pick_mood(v.mood, default=s.mood))})
+              for s, v in zip(plan.scenes, sorted(vis.scenes, key=lambda v: v.index))]
+    return ScenePlan(style=style, scenes=scenes, planner="writer"), completions

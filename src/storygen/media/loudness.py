@@ -45,7 +45,7 @@ def integrated_lufs(x: np.ndarray, sr: int) -> float:
     import pyloudnorm as pyln
 
     x = np.asarray(x, dtype=np.float64)
-    block = int(math.ceil(_BLOCK_S * sr)) + 1  # the meter wants more samples than one block
+    block = math.ceil(_BLOCK_S * sr) + 1  # the meter wants more samples than one block
     if x.shape[0] < block:
         x = np.concatenate([x, np.zeros((block - x.shape[0], *x.shape[1:]))])
     with np.errstate(divide="ignore", invalid="ignore"):

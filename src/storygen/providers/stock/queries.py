@@ -64,8 +64,13 @@ def prompt_phrases(prompt: str, *, exclude: str = "") -> list[str]:
     "an old keeper holding a green bottle on a rocky shore"), not the single keywords of the deterministic
     planner, and not the style bible's words."""
     ex = {s.strip().lower() for s in exclude.split(",") if s.strip()}
+    segs = [" ".join(s.split()) for s in (prompt or "").split(",")]
+    if not segs or len(segs[0].split()) < 3:
+        # keyword soup (the deterministic planner's "letter, window, <story title>, <style>"): its phrases are
+        # the story's title and style, which say nothing about this scene
+        return []
     out = []
-    for seg in (prompt or "").split(","):
+    for seg in segs:
         s = " ".join(seg.split())
         if s.lower() in ex or len(s.split()) < 3:
             continue
