@@ -41,8 +41,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from storygen.captions.align import align_to_audio, alignment_confidence, align_words, refine_with_audio  # noqa: E402
-from storygen.captions.text import script_words  # noqa: E402
+from storygen.captions.align import align_to_audio, alignment_confidence, refine_with_audio  # noqa: E402
+from storygen.text.timing import align_words  # noqa: E402
+from storygen.text.words import script_words  # noqa: E402
 from storygen.media.audio import load_mono, postprocess  # noqa: E402
 from storygen.models import WordTiming  # noqa: E402
 from storygen.providers.asr.faster_whisper_asr import FasterWhisperASR  # noqa: E402

@@ -139,13 +139,16 @@ def test_revise_llm_with_audio_tags_for_elevenlabs(server, cfg_for):
     server.push(tagged, script)
     cfg = cfg_for(server, "revise.llm=true", "revise.audio_tags=true", "voice.provider=elevenlabs")
     w = get_provider("writer", cfg)
-    revised, changes, comps = revise_script(w, script, cfg)
+    from storygen.stages.base import voice_reads_tags  # the voice's capability decides, not its name
+
+    assert voice_reads_tags(cfg) and not voice_reads_tags(cfg_for(server, "voice.provider=piper"))
+    revised, changes, comps = revise_script(w, script, cfg, voice_reads_tags=voice_reads_tags(cfg))
     assert revised.startswith("[whispers] Line zero") and "[sighs] Line ten" in revised and "[dances]" not in revised
     assert "ElevenLabs v3 audio tags" in changes and "[whispers]" in server.requests[0]["json"]["messages"][1]["content"]
     assert strip_audio_tags(revised).startswith("Line zero") and "[" not in strip_audio_tags(revised)
     # piper (or tags off): the LLM is not offered tags, and any it adds are removed
     cfg2 = cfg_for(server, "revise.llm=true", "revise.audio_tags=true", "voice.provider=piper")
-    revised2, _, _ = revise_script(get_provider("writer", cfg2), script, cfg2)
+    revised2, _, _ = revise_script(get_provider("writer", cfg2), script, cfg2, voice_reads_tags=voice_reads_tags(cfg2))
     assert "[" not in server.requests[1]["json"]["messages"][1]["content"] and "[" not in revised2
 
 

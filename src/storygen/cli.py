@@ -72,6 +72,7 @@ def make(
     until: Annotated[Optional[str], typer.Option("--until", help=f"Stop after this stage ({', '.join(STAGES)}).")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Re-run from this stage on, even if up to date.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run every stage, and allow replacing the idea/inputs of an existing story.")] = False,
+    language: Annotated[Optional[str], typer.Option("--language", help="The story's language as a BCP-47 code (es, pt-BR, ja, ar ...); default: detected from the idea.")] = None,
     wait: Annotated[float, typer.Option("--wait", min=0, help="If another run is making this story, wait up to this many seconds for it (default: fail at once).")] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final path (and errors).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print machine-readable progress events, one JSON object per line.")] = False,
@@ -88,7 +89,7 @@ def make(
 
     cfg: Config | None = None
     try:
-        cfg = _config(config, overrides)
+        cfg = _config(config, [*(overrides or []), *([f"story.language={language}"] if language else [])])
         req = StoryRequest(idea=idea, idea_file=idea_file, script=script, voice=voice, images=images, out=out,
                            until=until, from_stage=from_, force=force, wait=wait)
         reporter = _reporter(json_, quiet)
@@ -227,16 +228,17 @@ def status(
         return
     if json_:
         print(json.dumps([{"stage": s.name, "state": s.state, "why": s.why,
-                           "seconds": manifest.get(s.name, {}).get("seconds")} for s in states], indent=2))
+                           "seconds": manifest.get(s.name, {}).get("seconds"),
+                           "node": manifest.get(s.name, {}).get("node")} for s in states], indent=2))
         return
     table = Table(title=str(story.root), show_lines=False)
-    for col in ("stage", "state", "provider", "time", "why"):
+    for col in ("stage", "state", "provider", "node", "time", "why"):
         table.add_column(col)
     colour = {"done": "green", "edited": "cyan", "stale": "yellow", "missing": "red"}
     for s in states:
         entry = manifest.get(s.name, {})
         secs = entry.get("seconds")
-        table.add_row(s.name, f"[{colour[s.state]}]{s.state}[/]", entry.get("provider", ""),
+        table.add_row(s.name, f"[{colour[s.state]}]{s.state}[/]", entry.get("provider", ""), escape(entry.get("node") or ""),
                       f"{secs:.1f}s" if secs is not None else "", s.why)
     Console().print(table)
 

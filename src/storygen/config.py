@@ -17,6 +17,9 @@ from storygen.providers import catalog  # data only: the registered backend name
 from storygen.providers.catalog import COMPILE_MODES
 
 DEFAULTS: dict[str, Any] = {
+    "story": {
+        "language": "",  # BCP-47 code (es, pt-BR, ja, ar ...); "" = detected from the idea's text
+    },
     "writer": {
         "provider": "llamacpp",  # llamacpp | openai | transformers
         "model": "",  # "" = the provider's default (llamacpp: the packaged Qwen2.5-Coder-1.5B GGUF)

@@ -9,6 +9,7 @@ their defaults are not part of the key.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,11 +109,13 @@ def select(until: str | None = None) -> list[Stage]:
 
 def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | None = None, force: bool = False,
                  emit: Callable[[Event], None] = lambda e: None,
-                 before_record: Callable[[], None] = lambda: None) -> dict[str, Any]:
+                 before_record: Callable[[], None] = lambda: None, node: str | None = None) -> dict[str, Any]:
     """Run (or skip) each stage in order. Returns a summary: {stage: {"ran": bool, "seconds": float, ...}}.
 
     ``before_record`` runs before each manifest write (the service checks there that it still holds the story's
-    lease, so a run presumed dead never overwrites the manifest of the run that took over)."""
+    lease, so a run presumed dead never overwrites the manifest of the run that took over). ``node`` names the
+    machine (or cluster node) that runs the stages; it is recorded per stage (default: this host's name)."""
+    node = node or socket.gethostname()
     stages = select(until)
     from_idx = STAGES.index(from_stage) if from_stage else None
     emit({"event": "plan", "stages": [s.name for s in stages]})
@@ -151,11 +154,12 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
             "outputs": hash_paths(result.outputs, ctx.story.root),
             "seconds": round(seconds, 3),
             "finished": time.time(),
+            "node": node,
             "info": result.info,
         })
         for warning in result.info.get("warnings", []):
             emit({"event": "warning", "stage": stage.name, "message": warning})
-        emit({"event": "done", "stage": stage.name, "seconds": round(seconds, 3), "provider": result.provider})
+        emit({"event": "done", "stage": stage.name, "seconds": round(seconds, 3), "provider": result.provider, "node": node})
         summary[stage.name] = {"ran": True, "seconds": round(seconds, 3), "provider": result.provider}
     return summary
 

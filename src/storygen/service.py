@@ -55,6 +55,7 @@ class StoryRequest:
     stories_dir: Path = Path("stories")
     config_file: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)  # overrides: {"voice.provider": "piper", ...}
+    language: str | None = None  # the story's language (BCP-47); None: config story.language, else detected
     until: str | None = None  # stop after this stage
     from_stage: str | None = None  # re-run from this stage on
     force: bool = False  # re-run everything, and allow replacing the story's idea and inputs
@@ -118,7 +119,10 @@ def check_stage(value: str | None, flag: str) -> str | None:
 
 def load_request_config(req: StoryRequest) -> Config:
     """Defaults < the config file < the request's overrides (a dict of ``section.key`` -> value)."""
-    return load_config(req.config_file, overrides_from_dict(req.config))
+    values = dict(req.config or {})
+    if req.language:
+        values["story.language"] = req.language
+    return load_config(req.config_file, overrides_from_dict(values))
 
 
 def overrides_from_dict(values: dict[str, Any]) -> list[str]:
@@ -164,9 +168,12 @@ def user_error(e: BaseException, cfg: Config | None = None) -> StoryGenError:
 
 # ---------------------------------------------------------------- the entry point
 def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None,
-               cfg: Config | None = None, models: lifecycle.ModelHost | None = None) -> StoryResult:
+               cfg: Config | None = None, models: lifecycle.ModelHost | None = None,
+               node: str | None = None) -> StoryResult:
     """Make or resume one story. Raises StoryGenError (InputError, ConfigError, ProviderError, MediaError,
-    StoryBusy, Cancelled) with a one-line message; nothing is written before every input has been checked."""
+    StoryBusy, Cancelled) with a one-line message; nothing is written before every input has been checked.
+    ``models``: the ModelHost that loads and keeps this run's models (a worker passes its own); ``node``: the name
+    recorded for the machine that runs the stages (default: the host name)."""
     from storygen.inputs import IDEA_JSON, IDEA_TXT, RunOptions, prepare_user_inputs, stage_user_inputs
     from storygen.workspace import Story, cleanup_partials
 
@@ -204,7 +211,7 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
         if not given and prepared.idea is None and not (story.path(IDEA_TXT).is_file() or story.path(IDEA_JSON).is_file()):
             raise not_a_story
         stage_user_inputs(story, opts, cfg, force=req.force, prepared=prepared)
-        summary, took = _run(story, opts, cfg, until, from_stage, req.force, emit, lease, models)
+        summary, took = _run(story, opts, cfg, until, from_stage, req.force, emit, lease, models, node)
     video = story.path(layout.FINAL)
     video_ = video if video.exists() else None
     return StoryResult(story=story.root, video=video_, final=video_ if until in (None, "final") else None,
@@ -222,7 +229,8 @@ def _emitter(on_event: Callable[[Event], None] | None, cancel: CancelToken | Non
 
 
 def _run(story: Any, opts: Any, cfg: Config, until: str | None, from_stage: str | None, force: bool,
-         emit: Callable[[Event], None], lease: StoryLease, models: lifecycle.ModelHost | None) -> tuple[dict, float]:
+         emit: Callable[[Event], None], lease: StoryLease, models: lifecycle.ModelHost | None,
+         node: str | None) -> tuple[dict, float]:
     from storygen.pipeline import run_pipeline
     from storygen.stages.base import Context
 
@@ -230,5 +238,6 @@ def _run(story: Any, opts: Any, cfg: Config, until: str | None, from_stage: str 
     t0 = time.perf_counter()
     host = models if models is not None else lifecycle.current()
     with lifecycle.using(host):
-        summary = run_pipeline(ctx, until=until, from_stage=from_stage, force=force, emit=emit, before_record=lease.check)
+        summary = run_pipeline(ctx, until=until, from_stage=from_stage, force=force, emit=emit, before_record=lease.check,
+                               node=node)
     return summary, time.perf_counter() - t0

@@ -42,6 +42,8 @@ TIMES: dict[str, tuple[str, ...]] = {
     "dawn": ("dawn", "sunrise", "morning", "daybreak"),
     "day": ("noon", "midday", "afternoon", "sunny", "daylight", "sunshine", "today"),
 }
+# a third-person character with no noun still gets a figure (after the named objects, so never before them)
+PRONOUNS = ("he", "she", "him", "her")
 PINE_WORDS = ("pine", "pines", "fir", "spruce", "forest", "snow", "winter")
 
 
@@ -72,6 +74,8 @@ def read_scene(text: str, backdrop_text: str = "") -> SceneWords:
     ``backdrop_text`` (the prompt, which carries the story's setting) when the scene names none."""
     ws = words(text)
     objects = _first_hits(ws, OBJECTS)
+    if "figure" not in objects and any(w in PRONOUNS for w in ws):
+        objects.append("figure")
     # the story's setting as a backdrop; never outer space unless the scene says so (an astronaut at home)
     settings = _first_hits(ws, SETTINGS) or [s for s in _first_hits(words(backdrop_text), SETTINGS) if s != "space"]
     for obj in objects:

@@ -48,6 +48,11 @@ class Stage:
 
     name: str = ""
     code_version: str = "1"  # bump when a stage's own logic changes what it writes
+    uses: tuple[str, ...] = ()  # the provider capabilities it may ask for (a scale-out engine routes by them)
+
+    def capabilities(self, cfg: Config) -> tuple[str, ...]:
+        """The capabilities this stage asks for under ``cfg`` (for routing: a GPU stage goes to a GPU worker)."""
+        return self.uses
 
     def inputs(self, ctx: Context) -> list[Path]:
         """Files (or folders) whose content decides this stage's output."""

@@ -13,6 +13,7 @@ STYLE_KEYS = ("style", "font", "size", "primary_color", "highlight_color", "outl
 
 class CaptionsStage(Stage):
     name = "captions"
+    uses = ("asr",)
 
     def inputs(self, ctx: Context):
         return [ctx.p(L.REVISED), ctx.p(L.VOICE), ctx.p(L.TIMINGS)]

@@ -14,6 +14,7 @@ from storygen.workspace import read_json, write_json
 
 class ClipsStage(Stage):
     name = "clips"
+    uses = ("motion", "vision")
 
     def inputs(self, ctx: Context):
         return [ctx.p(L.SCENES), ctx.p(L.KEYFRAMES_DIR)]

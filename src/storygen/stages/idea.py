@@ -12,6 +12,7 @@ from storygen.workspace import read_json, write_json
 
 class IdeaStage(Stage):
     name = "idea"
+    uses = ("writer",)
 
     def inputs(self, ctx: Context):
         return [ctx.p(IDEA_JSON) if ctx.p(IDEA_JSON).exists() else ctx.p(IDEA_TXT)]

@@ -20,6 +20,7 @@ OUT_W, OUT_H = 1080, 1920
 
 class KeyframesStage(Stage):
     name = "keyframes"
+    uses = ("images", "vision")
     code_version = "1"
 
     def inputs(self, ctx: Context):

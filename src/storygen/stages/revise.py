@@ -13,6 +13,9 @@ from storygen.workspace import write_text
 
 class ReviseStage(Stage):
     name = "revised"
+
+    def capabilities(self, cfg):
+        return ("writer",) if wants_writer(cfg, cfg.get("revise.llm")) else ()
     code_version = "2"  # 2: doubled words removed before numbers are spelled out (years like 2024 were cut short)
 
     def inputs(self, ctx: Context):

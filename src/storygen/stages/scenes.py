@@ -21,6 +21,9 @@ def use_writer(ctx: Context) -> bool:
 class ScenesStage(Stage):
     name = "scenes"
 
+    def capabilities(self, cfg):
+        return ("writer",) if wants_writer(cfg, cfg.get("scenes.planner")) else ()
+
     def inputs(self, ctx: Context):
         return [ctx.p(L.IDEA), ctx.p(L.WORDS), ctx.p(L.VOICE)]
 

@@ -87,6 +87,7 @@ def clean_user_script(raw: str, *, keep_audio_tags: bool = False) -> tuple[str, 
 
 class ScriptStage(Stage):
     name = "script"
+    uses = ("writer",)
 
     def inputs(self, ctx: Context):
         return [ctx.p(L.IDEA), ctx.p(USER_SCRIPT)] if ctx.p(USER_SCRIPT).exists() else [ctx.p(L.IDEA)]

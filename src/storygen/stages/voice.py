@@ -15,6 +15,7 @@ POST_KEYS = ("target_lufs", "pad_start", "pad_end", "max_pause")
 
 class VoiceStage(Stage):
     name = "voice"
+    uses = ("voice",)
 
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.REVISED), ctx.p(L.IDEA)]

@@ -1,0 +1,19 @@
+"""GET /api/health: is the server up, and how busy is its queue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from storygen import __version__
+from storygen.queue import JobQueue
+from storygen.serve.deps import get_queue
+
+router = APIRouter()
+
+
+@router.get("/api/health", summary="Liveness and queue counts")
+def health(queue: JobQueue = Depends(get_queue)) -> dict:
+    counts = queue.counts()
+    return {"status": "ok", "version": __version__, "workers": queue.n_workers,
+            "alive_workers": sum(w.is_alive() for w in queue.workers),
+            "queued": counts.get("queued", 0), "running": counts.get("running", 0)}
