@@ -18,6 +18,7 @@ import argparse
 import re
 import statistics
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import imagehash
@@ -30,7 +31,7 @@ from storygen.providers.images.procedural import ProceduralImages
 
 STORIES: list[tuple[StoryIdea, str]] = [
     (StoryIdea(title="The Bottle", logline="A lighthouse keeper finds a message in a bottle.", tone="wistful", theme="memory"),
-     "The storm had passed by midnight, and the lighthouse beam swept the black sea. "
+     ("The storm had passed by midnight, and the lighthouse beam swept the black sea. "
      "At dawn, old Elias walked down to the shore. "
      "Something green glinted between the rocks: a bottle, sealed with wax. "
      "Inside was a letter, folded small, the paper soft with age. "
@@ -39,34 +40,34 @@ STORIES: list[tuple[StoryIdea, str]] = [
      "It told him to row the boat out past the reef before sunset. "
      "He pushed off as the sky turned orange, and the bottle rode beside him on the tide. "
      "Far out, a light flickered where no light should be. "
-     "By nightfall, the lamp of his lighthouse looked very small behind him."),
+     "By nightfall, the lamp of his lighthouse looked very small behind him.")),
     (StoryIdea(title="The Last Bus", logline="The last bus stops at a station that was demolished in 1998.", tone="eerie", theme="home"),
-     "Every night at three, the last bus turns onto Harlow Road. "
+     ("Every night at three, the last bus turns onto Harlow Road. "
      "The street lamps buzz, and the city sleeps behind dark windows. "
      "Maya waits alone at a station that was torn down years ago. "
      "A man in a grey coat sits on the bench beside her. "
      "He hands her a ticket, a scrap of yellow paper with her name on it. "
      "The bus takes them out of town, past a single oak tree in an empty field. "
      "A small house waits at the end of the road, its window glowing. "
-     "She knows this house. She grew up in it."),
+     "She knows this house. She grew up in it.")),
     (StoryIdea(title="Snowed In", logline="Two rival cooks get snowed in together before the big cook-off.", tone="warm", theme="rivals"),
-     "Snow buried the mountain pass by noon. "
+     ("Snow buried the mountain pass by noon. "
      "Two rival cooks shared the only cabin in the forest. "
      "The pine trees groaned under the weight of the snow. "
      "They argued over the stove until the moon came up. "
      "Tom found an old recipe card in the drawer, a note from the cabin's first owner. "
      "They cooked it together while the stars came out over the valley. "
      "At sunrise, a plow cleared the road to the city. "
-     "They drove down side by side."),
+     "They drove down side by side.")),
     (StoryIdea(title="The Star", logline="A retired astronaut's dog keeps staring at the same spot in the sky.", tone="hopeful", theme="wonder"),
-     "A retired astronaut lives in a small house at the edge of the desert. "
+     ("A retired astronaut lives in a small house at the edge of the desert. "
      "Every evening his dog sits in the yard and stares at the same star. "
      "The old man brings out his telescope and points it where the dog is looking. "
      "Nothing is there, only the dark sky and a thin moon. "
      "One night the star moves. "
      "It drifts across the sky and lands softly in the dunes beyond the road. "
      "The dog runs ahead, and the man follows with a lantern. "
-     "In the sand they find a capsule with his name painted on the side."),
+     "In the sand they find a capsule with his name painted on the side.")),
 ]
 
 # what a reader would expect to see, by the words of the narration (independent of the art's own lexicon)
@@ -120,7 +121,7 @@ def drawn_by(image: Image.Image, scene) -> set[str]:
     return drawn
 
 
-def contact_sheet(images: list[Image.Image], path: Path, *, cols: int = 5, thumb_w: int = 216) -> None:
+def contact_sheet(images: list[Image.Image], path: Path, *, cols: int = 5, thumb_w: int = 270) -> None:
     thumb_h = thumb_w * 16 // 9
     rows = (len(images) + cols - 1) // cols
     pad = 8
@@ -158,7 +159,7 @@ def main() -> None:
             for obj in named:
                 recall[obj].append(obj in drawn)
             ok.append(named <= drawn)
-        dist = [int(a - b) for a, b in zip(hashes, hashes[1:])]
+        dist = [int(a - b) for a, b in pairwise(hashes)]
         all_dist += dist
         all_ok += ok
         print(f"story {si + 1} '{idea.title}': {len(plan.scenes)} scenes, pHash distance to the previous scene "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from storygen.config import DEFAULTS
 from storygen.gate import actionable, adjust_prompt, gate_keyframe, middle_frame, retry_seed
 from storygen.models import Scene, StyleBible
 from storygen.providers.images.sdxl import SDXLImages
@@ -86,7 +87,7 @@ def test_adjust_prompt_maps_vlm_problems():
 
 
 def test_gate_with_the_tiny_sdxl_provider_end_to_end(tiny_sdxl):
-    gen = SDXLImages({"model": str(tiny_sdxl), "steps": 2, "width": 64, "height": 112, "device": "cpu"}, None)
+    gen = SDXLImages({**DEFAULTS["keyframes"], "model": str(tiny_sdxl), "steps": 2, "width": 64, "height": 112, "device": "cpu"}, None)
     style = StyleBible()
 
     def generate(seed, prompt, negative):

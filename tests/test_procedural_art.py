@@ -7,6 +7,7 @@ share a composition and passes with room for noise.
 """
 
 import re
+from itertools import pairwise
 
 import imagehash
 import numpy as np
@@ -49,9 +50,9 @@ def _draw(scene: Scene, seed: int = 11, size=(W, H)):
 def test_neighbouring_scenes_never_share_a_composition():
     plan = _plan()
     images = [_draw(s, s.seed) for s in plan.scenes]
-    dist = [int(imagehash.phash(a) - imagehash.phash(b)) for a, b in zip(images, images[1:])]
+    dist = [int(imagehash.phash(a) - imagehash.phash(b)) for a, b in pairwise(images)]
     assert min(dist) >= PHASH_FLOOR, dist
-    for a, b in zip(images, images[1:]):
+    for a, b in pairwise(images):
         ka = (a.info["storygen_layout"], a.info["storygen_time"])
         kb = (b.info["storygen_layout"], b.info["storygen_time"])
         assert ka != kb
@@ -80,7 +81,7 @@ def test_a_bottle_is_drawn_only_when_the_scene_names_one():
     changed = np.abs(a - b) > 30
     assert 0.003 < changed.mean() < 0.2
     assert (np.abs(b - c) > 30).mean() == 0  # unnamed words change nothing
-    ys, xs = np.nonzero(changed)
+    ys, _ = np.nonzero(changed)
     assert ys.min() > H * 0.5  # it lies in the foreground
 
 

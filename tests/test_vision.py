@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from storygen.config import load_config
+from storygen.config import DEFAULTS, load_config
 from storygen.errors import ProviderError
 from storygen.models import Verdict
 from storygen.providers import registry
-from storygen.providers.vision.heuristic import CANNOT_JUDGE, HeuristicJudge, hamming, phash
-from storygen.providers.vision.llava_onevision import LlavaOneVisionJudge, judge_prompt, parse_verdict
+from storygen.providers.vision.heuristic import CANNOT_JUDGE, HeuristicJudge
+from storygen.providers.vision.judging import hamming, judge_prompt, parse_verdict, phash
+from storygen.providers.vision.llava_onevision import LlavaOneVisionJudge
 from visual_fixtures import tiny_llava  # noqa: F401 - session fixture
 
 
@@ -83,7 +84,7 @@ def test_llava_onevision_tiny_model_runs_and_garbage_becomes_score_zero(tiny_lla
 def test_llava_offline_hub_id_names_the_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
-    judge = LlavaOneVisionJudge({"device": "cpu"}, None)
+    judge = LlavaOneVisionJudge({**DEFAULTS["vision"], "device": "cpu"}, None)
     assert judge.model_ref == "llava-hf/llava-onevision-qwen2-7b-ov-hf"
     with pytest.raises(ProviderError, match="vision.model=DIR"):
         judge.judge(_scene_image(), "a moon")
@@ -111,6 +112,6 @@ def test_parse_verdict_is_robust(reply, score, problems, judged):
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
 def test_llava_on_cuda_fp16(tiny_llava):
-    judge = LlavaOneVisionJudge({"model": str(tiny_llava), "device": "cuda", "max_new_tokens": 8}, None)
+    judge = LlavaOneVisionJudge({**DEFAULTS["vision"], "model": str(tiny_llava), "device": "cuda", "max_new_tokens": 8}, None)
     v = judge.judge(_scene_image(), "a moon")
     assert 0.0 <= v.score <= 1.0

@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 from visual_fixtures import TINY_CLIP, tiny_phi35  # noqa: F401 - session fixture
 
-from storygen.config import load_config
+from storygen.config import DEFAULTS, load_config
 from storygen.errors import ProviderError
 from storygen.models import Verdict
 from storygen.providers import devices, registry
-from storygen.providers.vision.llava_onevision import judge_prompt
+from storygen.providers.vision.judging import judge_prompt
 from storygen.providers.vision.phi3v_model import (
     ImageEmbedder,
     Phi3Vision,
@@ -224,22 +224,22 @@ def test_phi35_broken_folders_are_clear_errors(tiny_phi35, tmp_path):
     cfg["embd_layer"]["hd_transform_order"] = "glb_sub"
     (folder / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ProviderError, match="variant storygen does not build"):
-        Phi35VisionJudge({"model": str(folder), "device": "cpu"}).judge(_photo(50, 50), "x")
+        Phi35VisionJudge({**DEFAULTS["vision"], "model": str(folder), "device": "cpu"}).judge(_photo(50, 50), "x")
     devices.forget()
     cfg["embd_layer"]["hd_transform_order"] = "sub_glb"
     (folder / "config.json").write_text(json.dumps(cfg))
     (folder / "model-00002-of-00002.safetensors").unlink()
     with pytest.raises(ProviderError, match="could not be loaded"):
-        Phi35VisionJudge({"model": str(folder), "device": "cpu"}).judge(_photo(50, 50), "x")
+        Phi35VisionJudge({**DEFAULTS["vision"], "model": str(folder), "device": "cpu"}).judge(_photo(50, 50), "x")
     with pytest.raises(Exception, match="num_crops"):
-        Phi35VisionJudge({"model": str(folder), "device": "cpu", "num_crops": 40})
+        Phi35VisionJudge({**DEFAULTS["vision"], "model": str(folder), "device": "cpu", "num_crops": 40})
 
 
 def test_phi35_offline_hub_id_names_the_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
     devices.forget()
-    judge = Phi35VisionJudge({"device": "cpu"}, None)
+    judge = Phi35VisionJudge({**DEFAULTS["vision"], "device": "cpu"}, None)
     assert judge.model_ref == "microsoft/Phi-3.5-vision-instruct"
     with pytest.raises(ProviderError, match="vision.model=DIR"):
         judge.judge(_photo(50, 50), "a moon")
@@ -248,6 +248,6 @@ def test_phi35_offline_hub_id_names_the_fix(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_phi35_on_cuda_bf16(tiny_phi35):
     devices.forget()
-    judge = Phi35VisionJudge({"model": str(tiny_phi35[0]), "device": "cuda", "max_new_tokens": 6}, None)
+    judge = Phi35VisionJudge({**DEFAULTS["vision"], "model": str(tiny_phi35[0]), "device": "cuda", "max_new_tokens": 6}, None)
     v = judge.judge(_photo(120, 200), "a moon")
     assert 0.0 <= v.score <= 1.0

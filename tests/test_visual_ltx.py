@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from storygen.config import load_config
+from storygen.config import DEFAULTS, load_config
 from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import Scene
@@ -30,7 +30,7 @@ def _scene(duration, **kw):
 
 
 def _settings(folder, **kw):
-    s = {"model": str(folder), "steps": 2, "guidance": 3.0, "frames": 9, "fps": 24, "width": 32, "height": 64,
+    s = {**DEFAULTS["clips"], "model": str(folder), "steps": 2, "guidance": 3.0, "frames": 9, "fps": 24, "width": 32, "height": 64,
          "device": "cpu"}
     s.update(kw)
     return s

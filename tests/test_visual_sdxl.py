@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from storygen.config import load_config
+from storygen.config import DEFAULTS, load_config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Character, Scene, StyleBible
 from storygen.providers import devices, registry
-from storygen.providers.images.sdxl import SDXLImages, build_prompt, colour_name, fit_to
+from storygen.providers._diffusers import fit_to
+from storygen.providers.images.sdxl import SDXLImages, build_prompt, colour_name
 from visual_fixtures import tiny_sdxl, tiny_sdxl_refiner  # noqa: F401 - session fixtures
 
 SCENE = Scene(index=2, text="Mara walks home through the rain.", start=0.0, end=4.0,
@@ -22,7 +23,7 @@ STYLE = StyleBible(characters=[Character(name="Mara", description="a girl with a
 
 
 def _settings(folder, **kw):
-    s = {"model": str(folder), "steps": 2, "guidance": 7.5, "width": 64, "height": 112, "device": "cpu"}
+    s = {**DEFAULTS["keyframes"], "model": str(folder), "steps": 2, "guidance": 7.5, "width": 64, "height": 112, "device": "cpu"}
     s.update(kw)
     return s
 
@@ -161,7 +162,7 @@ def test_empty_prompt_is_a_clear_input_error(tiny_sdxl):
 def test_hub_id_offline_names_the_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
-    gen = SDXLImages({"model": "stabilityai/stable-diffusion-xl-base-1.0", "steps": 2, "device": "cpu"}, None)
+    gen = SDXLImages({**DEFAULTS["keyframes"], "model": "stabilityai/stable-diffusion-xl-base-1.0", "steps": 2, "device": "cpu"}, None)
     with pytest.raises(ProviderError) as ei:
         gen.generate(SCENE, STYLE, width=36, height=64, seed=1)
     msg = str(ei.value)
@@ -170,12 +171,12 @@ def test_hub_id_offline_names_the_fix(monkeypatch):
 
 def test_bad_model_folders_and_settings(tmp_path):
     with pytest.raises(ConfigError, match="not a diffusers model folder"):
-        SDXLImages({"model": str(tmp_path), "steps": 2, "device": "cpu"}, None).generate(
+        SDXLImages({**DEFAULTS["keyframes"], "model": str(tmp_path), "steps": 2, "device": "cpu"}, None).generate(
             SCENE, STYLE, width=36, height=64, seed=1)
     with pytest.raises(ConfigError, match="does not exist"):
-        SDXLImages({"model": str(tmp_path / "nope"), "device": "cpu"}, None)
+        SDXLImages({**DEFAULTS["keyframes"], "model": str(tmp_path / "nope"), "device": "cpu"}, None)
     with pytest.raises(ConfigError, match="multiples of 8"):
-        SDXLImages({"model": str(tmp_path), "width": 770, "height": 1344, "device": "cpu"}, None)
+        SDXLImages({**DEFAULTS["keyframes"], "model": str(tmp_path), "width": 770, "height": 1344, "device": "cpu"}, None)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("peft") is not None, reason="peft installed: the LoRA path would run")

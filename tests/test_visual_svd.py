@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from storygen.config import load_config
+from storygen.config import DEFAULTS, load_config
 from storygen.media.ffmpeg import probe
 from storygen.models import Scene
 from storygen.providers import registry
@@ -23,7 +23,7 @@ def _keyframe(tmp_path):
 
 
 def test_svd_clip_has_scene_length_and_portrait_size(tiny_svd, tmp_path):
-    m = SVDMotion({"model": str(tiny_svd), "frames": 4, "svd_steps": 2, "fps": 24, "width": 64, "height": 128,
+    m = SVDMotion({**DEFAULTS["clips"], "model": str(tiny_svd), "frames": 4, "svd_steps": 2, "fps": 24, "width": 64, "height": 128,
                    "device": "cpu"}, None)
     scene = Scene(index=0, text="x", start=0.0, end=0.75, prompt="a lighthouse", seed=3)
     clip = m.animate(_keyframe(tmp_path), scene, tmp_path / "clips")
@@ -42,12 +42,12 @@ def test_svd_defaults_follow_the_spec_and_registry_builds_it(tiny_svd):
     m = registry.get_provider("motion", cfg)
     assert isinstance(m, SVDMotion)
     assert m.frames == 25 and m.decode_chunk_size == 8 and (m.short, m.long) == (576, 1024)
-    assert SVDMotion({"device": "cpu"}, None).model_ref == "stabilityai/stable-video-diffusion-img2vid-xt"
+    assert SVDMotion({**DEFAULTS["clips"], "device": "cpu"}, None).model_ref == "stabilityai/stable-video-diffusion-img2vid-xt"
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
 def test_svd_on_cuda_fp16(tiny_svd, tmp_path):
-    m = SVDMotion({"model": str(tiny_svd), "frames": 4, "svd_steps": 2, "width": 64, "height": 128, "device": "cuda"},
+    m = SVDMotion({**DEFAULTS["clips"], "model": str(tiny_svd), "frames": 4, "svd_steps": 2, "width": 64, "height": 128, "device": "cuda"},
                   None)
     clip = m.animate(_keyframe(tmp_path), Scene(index=1, text="x", start=0, end=1.0, prompt="p"), tmp_path)
     assert probe(clip.path).video_frames == 24

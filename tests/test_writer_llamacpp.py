@@ -67,6 +67,12 @@ def test_small_gguf_generates_text_and_json(cfg_for, tmp_path):
     # loaded once per process: a second writer with the same settings shares the model
     w2 = lc.LlamaCppWriter(cfg.section("writer"), cfg)
     assert w2._server is w._server
+    # ... and so does one asking for an automatic thread count: it takes the model as loaded (1 thread)
+    auto = lc.LlamaCppWriter({**cfg.section("writer"), "threads": 0}, cfg)
+    assert auto._server is w._server and auto.threads == 1
+    assert not w.batched and w.length_bias == 1.0 and not lc.LlamaCppWriter.small(cfg.section("writer"))
+    pair = w.complete_many([[{"role": "user", "content": "Say hi."}], [{"role": "user", "content": "Say bye."}]])
+    assert [c.text for c in pair] == [w.complete([{"role": "user", "content": m}]).text for m in ("Say hi.", "Say bye.")]
 
 
 def test_idea_stage_on_small_gguf_with_injection_and_secret(cfg_for, tmp_path):
@@ -199,6 +205,7 @@ def test_packaged_qwen_writes_idea_and_script(cfg_for, tmp_path):
     t0 = time.perf_counter()
     w = get_provider("writer", cfg)
     assert w.version == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf@cc324af070c2ecbf"
+    assert w.length_bias == 1.3 and lc.LlamaCppWriter.small(cfg.section("writer"))  # the packaged 1.5B writes short
     t1 = time.perf_counter()
     idea, c1 = generate_idea(w, "A lighthouse keeper finds a message in a bottle written in his own handwriting.", cfg)
     t2 = time.perf_counter()

@@ -119,6 +119,17 @@ def test_default_max_tokens_and_temperature_from_settings(server, cfg_for):
     assert w.version == f"my-local-model@{server.base_url.split('/')[2]}"
 
 
+def test_capabilities_and_complete_many_one_request_each(server, cfg_for):
+    server.push("first", "second")
+    cfg = cfg_for(server)
+    w = get_provider("writer", cfg)
+    assert not w.batched and w.length_bias == 1.0 and not OpenAIWriter.small(cfg.section("writer"))
+    out = w.complete_many([[{"role": "user", "content": "one"}], [{"role": "user", "content": "two"}]], max_tokens=5)
+    assert [c.text for c in out] == ["first", "second"]
+    assert [r["json"]["messages"][0]["content"] for r in server.requests] == ["one", "two"]
+    assert all(r["json"]["max_tokens"] == 5 for r in server.requests)
+
+
 def test_429_with_retry_after_is_honoured(server, cfg_for):
     server.push({"status": 429, "headers": {"Retry-After": "1"}, "body": {"error": {"message": "slow down"}}}, "ok now")
     w = get_provider("writer", cfg_for(server))

@@ -171,6 +171,8 @@ def test_complete_many_decodes_a_batch_like_single_calls(tmp_path, cfg_for):
     w = get_provider("writer", cfg_for(f"writer.model={folder}", "writer.max_tokens=12", "writer.temperature=0",
                                        "writer.fast=true"))
     convs = [[{"role": "user", "content": t}] for t in ("the keeper", "a bottle and a letter she wrote", "storm")]
+    assert w.batched and not TransformersWriter.batched  # batches only with the fast decoder
+    assert w.length_bias == 1.0 and not TransformersWriter.small({"model": str(folder)})
     batch = w.complete_many(convs)
     assert [c.extra["batch"] for c in batch] == [3, 3, 3]
     assert [c.text for c in batch] == [w.complete(m).text for m in convs]

@@ -330,6 +330,9 @@ def ideas(
     Console().print(table)
 
 
+from storygen.serve.commands import register as _register_studio; _register_studio(app)  # noqa: E402,E702
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"storygen {__version__}")

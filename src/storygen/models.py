@@ -67,6 +67,7 @@ class StoryIdea(_Model):
     audience: Audience = Field(default_factory=Audience)
     potential: Potential = Field(default_factory=Potential)
     source: str = Field("", max_length=2000, description="the user's idea, condensed")
+    language: str = Field("en", max_length=20, description="BCP-47 code the story is written and spoken in")
 
 
 class WordTiming(_Model):

@@ -20,7 +20,7 @@ _TIME_SKY = {
     "dawn": ((43, 58, 103), (244, 163, 140), 0.95),
     "day": ((63, 124, 196), (191, 224, 242), 1.15),
     "dusk": ((42, 27, 74), (240, 138, 75), 0.85),
-    "night": ((6, 10, 28), (28, 36, 80), 0.55),
+    "night": ((16, 22, 52), (52, 62, 116), 0.68),
 }
 SMALL = ("bottle", "letter")  # objects that sit in the foreground (or on the window sill)
 
@@ -31,7 +31,7 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 
 
 def mix(a, b, t: float) -> tuple[int, int, int]:
-    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b))  # type: ignore[return-value]
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
 def shade(c, f: float) -> tuple[int, int, int]:
@@ -73,7 +73,7 @@ def palette(mood_palette: list[str], time: str) -> Palette:
     top, low, light = _TIME_SKY[time]
     sky_hi, sky_lo = mix(base[0], top, 0.55), mix(base[1], low, 0.5)
     far = shade(mix(base[2], sky_lo, 0.3), light)
-    near = shade(base[3], min(1.0, light + 0.1))
+    near = shade(mix(base[3], sky_lo, 0.2), min(1.0, light + 0.1))
     return Palette(sky_hi, sky_lo, far, near, base[4], light)
 
 

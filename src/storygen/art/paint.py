@@ -3,9 +3,12 @@ All whole-frame work is vectorised or done by Pillow in C; nothing loops over pi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+MIN_MEAN = 40.0  # mean brightness (0-255) a finished frame is lifted to
 SS = 2  # sprites are drawn at twice their size and scaled down: smooth (anti-aliased) edges
 
 
@@ -106,7 +109,7 @@ def place(img: Image.Image, sprite: Image.Image, cx: float, base_y: float, *, sh
     shadow from the sprite's own alpha; ``contact``: opacity of a soft ellipse where it meets the ground;
     ``reflect``: opacity of a mirrored copy below (on water)."""
     sw, sh = sprite.size
-    x, y = int(round(cx - sw / 2)), int(round(base_y - sh))
+    x, y = round(cx - sw / 2), round(base_y - sh)
     alpha = sprite.getchannel("A")
     if contact:
         rw, rh = sw * 0.55, max(2.0, sh * 0.05)
@@ -148,7 +151,7 @@ def finish(img: Image.Image, rng: np.random.Generator, horizon: float) -> Image.
     yy, xx = np.ogrid[0:sh, 0:sw]
     yn, xn = yy / sh, xx / sw
     vig = 1 - 0.45 * (((xn - 0.5) * 1.1) ** 2 + ((yn - 0.5) * 0.9) ** 2)
-    vig = vig * (1 - 0.35 * np.clip((yn - horizon) / max(0.05, 1 - horizon), 0, 1) ** 1.3)
+    vig = vig * (1 - 0.28 * np.clip((yn - horizon) / max(0.05, 1 - horizon), 0, 1) ** 1.3)
     v = Image.fromarray((vig * 255).astype(np.uint8), "L").resize((w, h), Image.Resampling.BILINEAR)
     img = ImageChops.multiply(img, Image.merge("RGB", (v, v, v)))
     tile = Image.fromarray((128 + rng.normal(0, 2.5, (128, 128))).clip(0, 255).astype(np.uint8), "L")
@@ -156,4 +159,11 @@ def finish(img: Image.Image, rng: np.random.Generator, horizon: float) -> Image.
     for ty in range(0, h, 128):
         for tx in range(0, w, 128):
             grain.paste(tile, (tx, ty))
-    return ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), 1.0, -128)
+    img = ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), 1.0, -128)
+    # keep the darkest night readable (and above the vision gate's "too dark" line): lift shadows by gamma
+    mean = float(np.asarray(img.convert("L").resize((max(1, w // 16), max(1, h // 16)))).mean())
+    if 0 < mean < MIN_MEAN:
+        gamma = math.log(MIN_MEAN / 255) / math.log(mean / 255)
+        lut = [round(255 * (i / 255) ** gamma) for i in range(256)]
+        img = img.point(lut * 3)
+    return img

@@ -14,7 +14,16 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from storygen.art import props
 from storygen.art.composition import SMALL, Composition, compose, mix, shade
-from storygen.art.paint import band, blur_soft, fill, finish, glow, hgradient, place, vgradient
+from storygen.art.paint import (
+    band,
+    blur_soft,
+    fill,
+    finish,
+    glow,
+    hgradient,
+    place,
+    vgradient,
+)
 
 # object height as a share of the frame height when it stands at the bottom edge (depth 1)
 SCALE = {"lighthouse": 0.62, "house": 0.32, "tree": 0.55, "figure": 0.3, "boat": 0.24, "bottle": 0.2, "letter": 0.17}
@@ -294,9 +303,9 @@ class _Painter:
         light = -c.side
         snow = "snow" in c.words.settings
         away = c.side * size
-        standing = dict(shadow=(away * 0.05, size * 0.01, max(1.0, size * 0.02), 0.3), contact=0.45)
+        standing = {"shadow": (away * 0.05, size * 0.01, max(1.0, size * 0.02), 0.3), "contact": 0.45}
         if obj == "bottle":
-            lying = not (c.layout == "interior")
+            lying = c.layout != "interior"
             spr = props.bottle(size, p, rng, angle=(c.side * float(rng.uniform(62, 80)) if lying else 0.0))
             place(self.img, spr, x, base, shadow=(away * 0.06, size * 0.05, max(1.0, size * 0.04), 0.45))
         elif obj == "letter":

@@ -128,7 +128,7 @@ def _from_library(path: Path, n: int, mood: str, seed: int, root: Path, label: s
     if n <= x.shape[0] // 2:
         return _shape(x[:n], n), MusicBed(**bed)
     pts = find_loop(x, SR)
-    y, seams = loop_to_length(x, n, pts)
+    y, seams = loop_to_length(x, n, pts, SR)
     if not seams:
         return _shape(y, n), MusicBed(**bed)
     return _shape(y, n), MusicBed(**bed, loop=(pts.head / SR, pts.tail / SR), crossfade=pts.fade / SR,

@@ -16,6 +16,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     "voice": {
         "piper": "storygen.providers.voice.piper_tts:PiperVoice",
         "elevenlabs": "storygen.providers.voice.elevenlabs:ElevenLabsVoice",
+        "espeak": "storygen.providers.voice.espeak:EspeakVoice",
     },
     "asr": {
         "faster-whisper": "storygen.providers.asr.faster_whisper_asr:FasterWhisperASR",

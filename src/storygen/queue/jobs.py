@@ -61,8 +61,10 @@ class Submission:
 
 
 class JobQueue:
-    def __init__(self, root: Path, *, workers: int = 1, max_active: int = 64, allow_paths: bool = False):
+    def __init__(self, root: Path, *, workers: int = 1, max_active: int = 64, allow_paths: bool = False,
+                 config_file: Path | None = None):
         self.root = Path(root).resolve()
+        self.config_file = Path(config_file).resolve() if config_file else None  # the server's defaults for every story
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.root / DB_NAME)
         self.n_workers, self.max_active, self.allow_paths = workers, max_active, allow_paths
@@ -150,7 +152,7 @@ class JobQueue:
         return path
 
     def config_of(self, row: dict[str, Any]) -> Config:
-        return load_config(None, overrides_from_dict(json.loads(row["request"]).get("config") or {}))
+        return load_config(self.config_file, overrides_from_dict(json.loads(row["request"]).get("config") or {}))
 
     def stages(self, row: dict[str, Any]) -> list[dict[str, Any]]:
         """Per stage: state (done, edited, stale, missing), why, seconds and provider, from the story's manifest."""
@@ -188,7 +190,7 @@ class JobQueue:
             if old:
                 return self._same_request(old[0], digest), False
         config = check_config(sub.config, self.allow_paths)
-        cfg = load_config(None, overrides_from_dict(config))
+        cfg = load_config(self.config_file, overrides_from_dict(config))
         until = check_stage(sub.until, "until")
         idea_text: str | None = None
         story_idea: dict[str, Any] | None = None
@@ -280,7 +282,7 @@ class JobQueue:
         from_stage = check_stage(from_stage, "from")
         request = json.loads(row["request"])
         merged = {**(request.get("config") or {}), **check_config(config, self.allow_paths)}
-        load_config(None, overrides_from_dict(merged))
+        load_config(self.config_file, overrides_from_dict(merged))
         made = (Path(row["folder"]) / layout.MANIFEST).is_file()
         request.update(config=merged, until=None, **({"kind": "rerun", "from": from_stage} if made else {}))
         got = self.store.transition(job_id, TERMINAL, status="queued", queued=time.time(), cancel=0, request=json.dumps(request),

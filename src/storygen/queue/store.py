@@ -61,8 +61,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self.tx() as db:
-            db.executescript(SCHEMA)
+        self._conn().executescript(SCHEMA)
 
     # ------------------------------------------------------------------ connections
     def _conn(self) -> sqlite3.Connection:

@@ -96,7 +96,7 @@ class Worker(threading.Thread):
     def request(self, row: dict[str, Any], data: dict[str, Any]) -> StoryRequest:
         q = self.queue
         folder = Path(row["folder"])
-        req = StoryRequest(out=folder, stories_dir=q.root, config=dict(data.get("config") or {}), until=data.get("until"),
+        req = StoryRequest(out=folder, stories_dir=q.root, config_file=q.config_file, config=dict(data.get("config") or {}), until=data.get("until"),
                            from_stage=data.get("from"), wait=30.0)
         if data.get("kind") == "make":
             uploads = q.uploads_dir(row["id"])

@@ -22,7 +22,8 @@ def create_app(settings: Settings, queue: JobQueue | None = None) -> FastAPI:
     """The Studio app. The queue (made from ``settings`` unless given) starts with the app and stops with it."""
     settings.check()
     q = queue if queue is not None else JobQueue(settings.stories, workers=settings.workers,
-                                                  max_active=settings.max_active, allow_paths=settings.allow_paths)
+                                                  max_active=settings.max_active, allow_paths=settings.allow_paths,
+                                                  config_file=settings.config_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -21,6 +21,7 @@ class Settings:
     allow_paths: bool = False  # config keys naming files or URLs may be set by requests
     max_active: int = 64  # queued + running stories before POST answers 429
     max_request_mb: float = 200.0
+    config_file: Path | None = None  # storygen.toml with the server's defaults for every story
 
     @classmethod
     def from_env(cls, **kw: object) -> "Settings":

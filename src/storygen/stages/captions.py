@@ -11,6 +11,18 @@ from storygen.stages.base import Context, Stage, StageResult, load_timings
 STYLE_KEYS = ("style", "font", "size", "primary_color", "highlight_color", "outline_color", "outline", "position", "max_words", "max_chars")
 
 
+def _language(ctx: Context) -> str:
+    """The story's language for ASR (a base code: whisper takes "pt", not "pt-BR")."""
+    from storygen.models import StoryIdea
+    from storygen.text.language import base
+    from storygen.workspace import read_json
+
+    code = str(ctx.cfg.get("story.language") or "").strip()
+    if not code and ctx.p(L.IDEA).exists():
+        code = StoryIdea.model_validate(read_json(ctx.p(L.IDEA))).language
+    return base(code or "en")
+
+
 class CaptionsStage(Stage):
     name = "captions"
     uses = ("asr",)
@@ -23,6 +35,7 @@ class CaptionsStage(Stage):
         s = {"style": {k: c[k] for k in STYLE_KEYS}, "render": {k: ctx.cfg.get(f"render.{k}") for k in ("width", "height")}}
         if load_timings(ctx.p(L.TIMINGS)) is None:
             s["asr"] = {k: c[k] for k in ("asr", "asr_model", "compute_type", "vad_filter")}
+            s["language"] = _language(ctx)
         return s
 
     def outputs(self, ctx: Context):
@@ -41,7 +54,7 @@ class CaptionsStage(Stage):
         if words is None:
             asr = get_provider("asr", ctx.cfg)
             ctx.progress(0.1, f"listening with {asr.name}")
-            heard = asr.transcribe(wav, language="en", prompt=None)
+            heard = asr.transcribe(wav, language=_language(ctx), prompt=None)
             ctx.progress(0.7, "aligning the script to the audio")
             words = align_to_audio(script, heard, wav)
             info = alignment_report(words)

@@ -28,7 +28,7 @@ class VoiceStage(Stage):
         post = {k: v[k] for k in POST_KEYS}
         if user_voice(ctx.story):
             return {"source": "file", "post": post}
-        return {"voice": v}
+        return {"voice": v, "language": ctx.cfg.get("story.language") or ""}
 
     def outputs(self, ctx: Context):
         return [ctx.p(L.VOICE), ctx.p(L.TIMINGS), ctx.p(L.VOICE_STATS)]
@@ -58,12 +58,13 @@ class VoiceStage(Stage):
             from storygen.writing import strip_audio_tags
 
             idea = StoryIdea.model_validate(read_json(ctx.p(L.IDEA)))
-            voice = get_provider("voice", ctx.cfg)
+            language = story_language(ctx.cfg, idea)
+            voice, fallback = pick_voice(ctx.cfg, language)
             text = ctx.p(L.REVISED).read_text(encoding="utf-8")
             if not voice.reads_audio_tags:
                 text = strip_audio_tags(text)
             ctx.progress(0.1, f"speaking with {voice.name}")
-            speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender,
+            speech = voice.synthesize(text, raw, narrator_gender=idea.narrator_gender, language=language,
                                       on_progress=lambda f: ctx.progress(0.1 + 0.6 * f, f"speaking with {voice.name}"))
             words, provider, version = speech.words, voice.name, voice.version
         ctx.progress(0.7, "normalising loudness, trimming, padding")
@@ -72,10 +73,45 @@ class VoiceStage(Stage):
         write_json(ctx.p(L.TIMINGS), [w.model_dump() for w in words] if words is not None else None)
         write_json(ctx.p(L.VOICE_STATS), stats)
         info: dict = {"post": stats}
-        warning = length_warning(float(stats.get("duration", 0.0)))
-        if warning:
-            info["warnings"] = [warning]
+        warnings = [w for w in (length_warning(float(stats.get("duration", 0.0))), None if given else fallback) if w]
+        if not given:
+            info["language"] = language
+        if warnings:
+            info["warnings"] = warnings
         return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
+
+
+def story_language(cfg, idea: StoryIdea) -> str:
+    """``story.language`` when set, else the language recorded in the idea."""
+    from storygen.text.language import parse_language
+
+    return parse_language(str(cfg.get("story.language") or "").strip() or idea.language or "en")
+
+
+def pick_voice(cfg, language: str):
+    """(voice, warning or None): the configured voice when it speaks ``language``. With ``voice.provider`` left at
+    its default (the English Piper voice, no voice.voice) a story in another language falls back to espeak-ng,
+    with a warning; a voice chosen by the user that cannot speak the language is an InputError."""
+    from storygen.config import DEFAULTS
+    from storygen.errors import InputError
+    from storygen.providers.registry import provider_class
+    from storygen.text.language import info
+
+    name = str(cfg.get("voice.provider"))
+    settings = cfg.section("voice")
+    if provider_class("voice", cfg).speaks(settings, language):
+        return get_provider("voice", cfg), None
+    lang = info(language)
+    default = name == DEFAULTS["voice"]["provider"] and not str(settings.get("voice") or "").strip()
+    if default and provider_class("voice", cfg, "espeak").speaks(settings, language):
+        from storygen.providers.voice.espeak import ROBOTIC
+
+        return get_provider("voice", cfg, "espeak"), (
+            f"no {lang.name} voice is configured: the narration falls back to espeak-ng. {ROBOTIC}")
+    raise InputError(f"The voice '{name}' cannot speak {lang.name} ({language}).",
+                     f"configure a voice that does: -c voice.provider=elevenlabs (eleven_multilingual_v2), "
+                     f"-c voice.voice=PATH/{lang.code}_XX-NAME.onnx (a Piper voice in {lang.name}), "
+                     "or -c voice.provider=espeak (robotic).")
 
 
 #: the longest video each platform takes as a short (seconds)

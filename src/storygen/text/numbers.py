@@ -1,7 +1,7 @@
 """Say numbers, money, years, times and abbreviations the way a narrator speaks them.
 
-A small self-contained speller (no num2words): cardinals, ordinals, decimals, years, percentages,
-currency, clock times, ranges and common abbreviations.
+English: a small self-contained speller: cardinals, ordinals, decimals, years, percentages, currency, clock
+times, ranges and common abbreviations. Other languages: ``numbers_i18n`` (num2words).
 """
 
 from __future__ import annotations
@@ -179,16 +179,25 @@ def _plain_number(m: re.Match[str]) -> str:
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
 
 
-def expand_for_speech(text: str) -> str:
+def expand_for_speech(text: str, language: str = "en") -> str:
     """Spell out numbers, money, percentages, years, times and abbreviations in running text.
 
     A web address left in the text is passed over whole (its query string is not read digit by digit).
+    ``language``: the story's BCP-47 code; other languages than English are spelled by ``numbers_i18n``
+    (the English rules and abbreviations never run on them).
     """
+    expand = _expand
+    if (language or "en").split("-")[0].lower() != "en":
+        from functools import partial
+
+        from storygen.text.numbers_i18n import expand as expand_i18n
+
+        expand = partial(expand_i18n, lang=language)
     out, pos = [], 0
     for m in _URL_RE.finditer(text):
-        out += [_expand(text[pos:m.start()]), m.group(0)]
+        out += [expand(text[pos:m.start()]), m.group(0)]
         pos = m.end()
-    return "".join(out + [_expand(text[pos:])])
+    return "".join(out + [expand(text[pos:])])
 
 
 def _expand(text: str) -> str:

@@ -3,7 +3,8 @@
 A sentence ends at ``. ! ? …`` (closing quotes and brackets stay with it) followed by a space, unless:
 the word is an abbreviation ("Dr.", "e.g.", "a.m.", "Jan."), a single-letter initial, or "No." before a
 number; or the next word starts in lower case ("Wait... what", '"Stop!" she said'). A line break always
-ends a sentence.
+ends a sentence. Other scripts' enders count too: ``。！？`` (CJK, where no space follows: a sentence ends there
+even inside a run of text), ``؟`` (Arabic), ``।`` (Devanagari); Spanish ``¿¡`` open a sentence like a quote.
 """
 
 from __future__ import annotations
@@ -18,17 +19,36 @@ ABBREVIATIONS = frozenset({
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })
 _BEFORE_NUMBER = frozenset({"no"})  # "No. 5" is an abbreviation, "He said no. Then" ends a sentence
-_CLOSERS = "\"'”’)]"
-_OPENERS = "\"'“‘(["
-_END = ".!?…"
+_CLOSERS = "\"'”’)]»」』）】"
+_OPENERS = "\"'“‘([¿¡«「『（【"
+_END = ".!?…。！？؟।"
+_CJK_END = "。！？"
+# a CJK sentence end inside a token ("晴れた。雨が" is one token): split after it and its closing brackets
+# (after a closing quote only when another quote opens: 「雨だ！」と言った is one sentence)
+_CJK_SPLIT = re.compile(r"(?<=[。！？])(?=[^\s\"”’」』）】])|(?<=[。！？][」』）】])(?=[「『（])")
 _BREAKS = (",", ";", ":", "—")  # where an over-long sentence may be cut (``max_words``)
 _TOKEN = re.compile(r"\S+")
+
+
+def _token_spans(line: str) -> list[tuple[int, int]]:
+    """Whitespace tokens, with a token cut after each CJK sentence end inside it."""
+    out = []
+    for m in _TOKEN.finditer(line):
+        start = m.start()
+        for cut in _CJK_SPLIT.finditer(m.group(0)):
+            end = m.start() + cut.end()
+            out.append((start, end))
+            start = end
+        out.append((start, m.end()))
+    return out
 
 
 def _ends_sentence(token: str, following: str) -> bool:
     core = token.rstrip(_CLOSERS)
     if not core.endswith(tuple(_END)):
         return False
+    if core.endswith(tuple(_CJK_END)):
+        return True
     if following[:1].islower():
         return False  # "... wait... what" is one sentence
     word = core.rstrip(_END)
@@ -75,7 +95,7 @@ def split_sentences(text: str | Sequence[str], *, max_words: int | None = None) 
         return [words[a:b] for a, b in _bounds(words, max_words)]
     out: list[str] = []
     for line in text.split("\n"):
-        spans = [m.span() for m in _TOKEN.finditer(line)]
+        spans = _token_spans(line)
         for a, b in _bounds([line[s:e] for s, e in spans], max_words):
             out.append(line[spans[a][0]:spans[b - 1][1]])
     return out

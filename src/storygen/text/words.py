@@ -16,6 +16,8 @@ AUDIO_TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
 _WS = re.compile(r"\s+")
 # dashes that separate words ("wait—no", "then -- silence") are word breaks, hyphens are not
 _DASH_BREAK = re.compile(r"\s*(?:—|–|--+)\s*")
+# after a CJK comma or sentence end (with its closing bracket) that is followed by more text
+_CJK_BREAK = re.compile(r"(?<=[、。！？，；：」』）])(?=[^\s、。！？，；：」』）])")
 
 
 def speakable_text(script: str) -> str:
@@ -37,6 +39,7 @@ def script_words(script: str) -> list[str]:
     """
     text = speakable_text(script)
     text = _DASH_BREAK.sub("— ", text)
+    text = _CJK_BREAK.sub(" ", text)  # Chinese and Japanese have no spaces: a caption word is a phrase up to 、。
     words: list[str] = []
     for tok in text.split(" "):
         if not tok:

@@ -6,19 +6,25 @@ import re
 from typing import Any
 
 from storygen.errors import InputError
-from storygen.models import AGE_BANDS, GENDERS, PLATFORMS, REGIONS, Potential, StoryIdea
+from storygen.models import AGE_BANDS, GENDERS, PLATFORMS, REGIONS, Audience, Potential, StoryIdea
 from storygen.providers.writer.base import Completion, Writer
+from storygen.text.language import regions, resolve_language
 from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
 from storygen.writing.settings import setting
 from storygen.writing.structured import ask_json, ask_json_many
 
 SCORE_KEYS: tuple[str, ...] = (*PLATFORMS, *REGIONS, *AGE_BANDS, *GENDERS)
+
+
+def score_keys(language: str = "en") -> tuple[str, ...]:
+    """The numbers an idea is scored on: platforms, the language's regions, age bands, genders."""
+    return (*PLATFORMS, *regions(language), *AGE_BANDS, *GENDERS)
 MAX_THEME_CHARS = 300
 MAX_IDEAS = 20
 
 
-def _draft_schema() -> dict[str, Any]:
+def _draft_schema(keys: tuple[str, ...] = SCORE_KEYS) -> dict[str, Any]:
     """What the model is asked for (kept flat and small: fewer tokens, easier for small models)."""
     s = {"type": "string"}
     return {
@@ -33,21 +39,21 @@ def _draft_schema() -> dict[str, Any]:
             "voice_hint": {**s, "maxLength": 80},
             # 12 numbers in SCORE_KEYS order: a third of the tokens of a keyed object (speed on small CPUs)
             "scores": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 100},
-                       "minItems": len(SCORE_KEYS), "maxItems": len(SCORE_KEYS)},
+                       "minItems": len(keys), "maxItems": len(keys)},
         },
         "required": ["title", "logline", "tone", "theme", "narrator_gender", "narration", "voice_hint", "scores"],
         "additionalProperties": False,
     }
 
 
-def idea_schema() -> dict[str, Any]:
-    return _draft_schema()
+def idea_schema(keys: tuple[str, ...] = SCORE_KEYS) -> dict[str, Any]:
+    return _draft_schema(keys)
 
 
-def ideas_schema(n: int) -> dict[str, Any]:
+def ideas_schema(n: int, keys: tuple[str, ...] = SCORE_KEYS) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"ideas": {"type": "array", "items": _draft_schema(), "minItems": n, "maxItems": n}},
+        "properties": {"ideas": {"type": "array", "items": _draft_schema(keys), "minItems": n, "maxItems": n}},
         "required": ["ideas"],
         "additionalProperties": False,
     }
@@ -62,15 +68,17 @@ def _clean_field(v: Any) -> Any:
     return v
 
 
-def draft_to_idea(d: Any, source: str = "") -> StoryIdea:
-    """Map the model's flat draft onto StoryIdea (validated by pydantic; errors are fed back to the model)."""
+def draft_to_idea(d: Any, source: str = "", language: str = "en") -> StoryIdea:
+    """Map the model's flat draft onto StoryIdea (validated by pydantic; errors are fed back to the model).
+    ``language``: the story's language, recorded in the idea; its regions are the audience's and are scored."""
+    keys = score_keys(language)
     if not isinstance(d, dict):
         raise ValueError("expected a JSON object")
     scores = d.get("scores") or {}
     if isinstance(scores, list):
-        if len(scores) != len(SCORE_KEYS):
-            raise ValueError(f"scores must hold exactly {len(SCORE_KEYS)} numbers ({', '.join(SCORE_KEYS)}), got {len(scores)}")
-        scores = dict(zip(SCORE_KEYS, scores))
+        if len(scores) != len(keys):
+            raise ValueError(f"scores must hold exactly {len(keys)} numbers ({', '.join(keys)}), got {len(scores)}")
+        scores = dict(zip(keys, scores))
     if not isinstance(scores, dict):
         raise ValueError("scores must be a list of 0-100 numbers")
     scores = {str(k): v for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -78,7 +86,9 @@ def draft_to_idea(d: Any, source: str = "") -> StoryIdea:
     def pick(keys: tuple[str, ...]) -> dict[str, Any]:
         return {k: scores[k] for k in keys if k in scores}
 
-    potential = Potential(platforms=pick(PLATFORMS), regions=pick(REGIONS), age_bands=pick(AGE_BANDS), genders=pick(GENDERS))
+    region_keys = regions(language)
+    potential = Potential(platforms=pick(PLATFORMS), regions=pick(region_keys), age_bands=pick(AGE_BANDS),
+                          genders=pick(GENDERS))
     fields: dict[str, Any] = {"title": "", "logline": ""}
     for key in ("title", "logline", "tone", "theme", "narrator_gender", "narration", "voice_hint"):
         v = _clean_field(d.get(key))
@@ -89,7 +99,8 @@ def draft_to_idea(d: Any, source: str = "") -> StoryIdea:
             fields[key] = fields[key].lower().replace("-", "_").replace(" ", "_")
     if fields.get("narration") == "third_person":
         fields["narration"] = "narrator"
-    return StoryIdea.model_validate({**fields, "potential": potential.model_dump(), "source": source[:2000]})
+    return StoryIdea.model_validate({**fields, "potential": potential.model_dump(), "source": source[:2000],
+                                     "language": language, "audience": Audience(regions=list(region_keys)).model_dump()})
 
 
 # ----------------------------------------------------------------------------- condensing
@@ -151,12 +162,15 @@ def generate_idea(writer: Writer, idea_text: str, cfg: Any) -> tuple[StoryIdea, 
         raise InputError("The idea is empty.", 'pass an idea in quotes, e.g. storygen make "A lighthouse keeper finds a message in a bottle".')
     max_chars = int(setting(cfg, "idea.max_chars"))
     source = condense_idea(text, min(max_chars, 2000))
+    lang = resolve_language(setting(cfg, "story.language"), text)
+    keys = score_keys(lang)
     messages = [
-        {"role": "system", "content": render("system", cfg)},
-        {"role": "user", "content": render("idea_user", cfg, idea=_guard_data(source, "idea"), n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
+        {"role": "system", "content": render("system", cfg, language=lang)},
+        {"role": "user", "content": render("idea_user", cfg, language=lang, idea=_guard_data(source, "idea"),
+                                           n_scores=len(keys), score_keys=", ".join(keys))},
     ]
     idea, comps = ask_json(
-        writer, messages, lambda d: draft_to_idea(d, source), schema=idea_schema(),
+        writer, messages, lambda d: draft_to_idea(d, source, lang), schema=idea_schema(keys),
         max_retries=_retries(cfg), max_tokens=300, cfg=cfg, what="story idea",
     )
     return _redact_idea(idea, cfg), comps
@@ -175,13 +189,16 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
             raise InputError(f"The theme is {len(theme)} characters long; the limit is {MAX_THEME_CHARS}.",
                              "use a few words; put a longer idea into `storygen make \"...\"` instead.")
         theme_line = " " + render("ideas_theme", cfg, theme=_guard_data(theme, "theme"))
+    lang = resolve_language(setting(cfg, "story.language"), theme or "")
+    keys = score_keys(lang)
     messages = [
-        {"role": "system", "content": render("system", cfg)},
-        {"role": "user", "content": render("ideas_user", cfg, n=n, theme_line=theme_line, n_scores=len(SCORE_KEYS), score_keys=", ".join(SCORE_KEYS))},
+        {"role": "system", "content": render("system", cfg, language=lang)},
+        {"role": "user", "content": render("ideas_user", cfg, language=lang, n=n, theme_line=theme_line,
+                                           n_scores=len(keys), score_keys=", ".join(keys))},
     ]
 
     if n > 1 and writer.batched:
-        return _generate_ideas_batched(writer, n, theme, theme_line, cfg)
+        return _generate_ideas_batched(writer, n, theme, theme_line, cfg, lang)
 
     def parse(d: Any) -> list[StoryIdea]:
         items = d.get("ideas") if isinstance(d, dict) else d
@@ -189,10 +206,10 @@ def generate_ideas(writer: Writer, n: int, theme: str | None, cfg: Any) -> tuple
             raise ValueError('expected {"ideas": [...]}')
         if len(items) < n:
             raise ValueError(f"got {len(items)} ideas, need exactly {n}")
-        return [draft_to_idea(x, theme or "") for x in items[:n]]
+        return [draft_to_idea(x, theme or "", lang) for x in items[:n]]
 
     ideas, comps = ask_json(
-        writer, messages, parse, schema=ideas_schema(n), max_retries=_retries(cfg),
+        writer, messages, parse, schema=ideas_schema(n, keys), max_retries=_retries(cfg),
         max_tokens=80 + 220 * n, cfg=cfg, what=f"list of {n} ideas",
     )
     return [_redact_idea(i, cfg) for i in ideas], comps
@@ -205,7 +222,7 @@ ANGLES = ("eerie mystery", "heartwarming", "survival thriller", "bittersweet his
 
 
 def _generate_ideas_batched(writer: Any, n: int, theme: str | None, theme_line: str,
-                            cfg: Any) -> tuple[list[StoryIdea], list[Completion]]:
+                            cfg: Any, lang: str = "en") -> tuple[list[StoryIdea], list[Completion]]:
     """N ideas as N one-idea prompts decoded together (a batch on the GPU), each with its own angle."""
 
     def parse(d: Any) -> StoryIdea:
@@ -214,15 +231,16 @@ def _generate_ideas_batched(writer: Any, n: int, theme: str | None, theme_line: 
             items = [items]
         if not isinstance(items, list) or not items:
             raise ValueError('expected {"ideas": [...]} with one idea')
-        return draft_to_idea(items[0], theme or "")
+        return draft_to_idea(items[0], theme or "", lang)
 
+    keys = score_keys(lang)
     convs = [[
-        {"role": "system", "content": render("system", cfg)},
-        {"role": "user", "content": render("ideas_user", cfg, n=1, theme_line=theme_line, n_scores=len(SCORE_KEYS),
-                                           score_keys=", ".join(SCORE_KEYS))
+        {"role": "system", "content": render("system", cfg, language=lang)},
+        {"role": "user", "content": render("ideas_user", cfg, language=lang, n=1, theme_line=theme_line,
+                                           n_scores=len(keys), score_keys=", ".join(keys))
          + " " + render("ideas_angle", cfg, angle=ANGLES[k % len(ANGLES)])},
     ] for k in range(n)]
-    ideas, comps = ask_json_many(writer, convs, parse, schema=ideas_schema(1), max_retries=_retries(cfg),
+    ideas, comps = ask_json_many(writer, convs, parse, schema=ideas_schema(1, keys), max_retries=_retries(cfg),
                                  max_tokens=300, cfg=cfg, what="idea")
     return [_redact_idea(i, cfg) for i in ideas], comps
 

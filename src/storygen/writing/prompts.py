@@ -1,5 +1,9 @@
 """Prompt templates: ``storygen/prompts/*.txt`` (string.Template, ``$name`` fields), overridable per file
-by a user folder named in ``writer.prompts_dir`` (same file names)."""
+by a user folder named in ``writer.prompts_dir`` (same file names).
+
+Every template may also use the story language's fields: ``$regions`` ("the US, Canada and Australia"),
+``$language`` ("Spanish"), ``$language_line`` (" Write in Spanish (español) only." - empty for English) and
+``$unit`` ("words", or "characters" for languages written without spaces)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from storygen.errors import ConfigError
+from storygen.text.language import base, info, region_names, regions, unit_name
 
 
 def _user_dir(cfg: Any) -> Path | None:
@@ -32,9 +37,21 @@ def load_template(name: str, cfg: Any = None) -> tuple[str, str]:
     return res.read_text(encoding="utf-8"), f"storygen/prompts/{filename}"
 
 
-def render(name: str, cfg: Any = None, **fields: Any) -> str:
-    """Fill a template. An override that uses an unknown ``$field`` gets a clear ConfigError."""
+def language_fields(language: str = "en") -> dict[str, str]:
+    lang = info(language)
+    line = "" if base(language) == "en" else f" Write in {lang.name} ({lang.native}) only."
+    fields_line = "" if base(language) == "en" else (
+        f" Write title, logline, tone, theme and voice_hint in {lang.name}; keep the JSON keys and the "
+        "narrator_gender and narration values in English.")
+    return {"regions": region_names(regions(language)), "language": lang.name, "language_line": line,
+            "unit": unit_name(language), "fields_line": fields_line}
+
+
+def render(name: str, cfg: Any = None, *, language: str = "en", **fields: Any) -> str:
+    """Fill a template (with ``language_fields(language)`` too). An override that uses an unknown ``$field`` gets a
+    clear ConfigError."""
     text, origin = load_template(name, cfg)
+    fields = {**language_fields(language), **fields}
     try:
         return string.Template(text).substitute({k: str(v) for k, v in fields.items()}).strip()
     except KeyError as e:

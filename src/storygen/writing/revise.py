@@ -10,11 +10,12 @@ import re
 from typing import Any
 
 from storygen.providers.writer.base import Completion, Writer
+from storygen.text.language import base, count_units, info
 from storygen.text.numbers import expand_for_speech
 from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
-from storygen.writing.script import TOKENS_PER_WORD, _script_cfg, drop_unfinished, trim_to_range
-from storygen.writing.settings import setting
+from storygen.writing.script import _script_cfg, drop_unfinished, tokens_per_unit, trim_to_range
+from storygen.writing.settings import setting, story_language
 from storygen.writing.text import AUDIO_TAGS, clean_script, count_words, join_paragraphs, paragraphs
 
 MAX_TAGS = 6
@@ -106,16 +107,20 @@ def _tidy(sentence: str) -> str:
     return s.strip()
 
 
-def apply_voice_rules(text: str, max_sentence_words: int = 22) -> str:
+def apply_voice_rules(text: str, max_sentence_words: int = 22, language: str = "en") -> str:
     """The deterministic part of the revision; paragraphs are kept. Doubled words go first, on the text as written,
-    so that words the number speller writes ("twenty twenty", "nineteen nineteen") are never taken for typos."""
+    so that words the number speller writes ("twenty twenty", "nineteen nineteen") are never taken for typos.
+
+    Another ``language`` gets its own number speller and sentence ends; the English-only rules (doubled words,
+    splitting at ", and"/", but", abbreviations) never run on it."""
+    english = base(language) == "en"
     out = []
     for para in paragraphs(text):
-        para = expand_for_speech(_drop_doubled_words(para))
+        para = expand_for_speech(_drop_doubled_words(para) if english else para, language)
         sents: list[str] = []
         for s in split_sentences(para):
-            sents += split_long_sentence(_tidy(s), max_sentence_words)
-        out.append(" ".join(sents))
+            sents += split_long_sentence(_tidy(s), max_sentence_words) if english else [_tidy(s)]
+        out.append(("" if base(language) in ("ja", "zh") else " ").join(sents))
     return join_paragraphs(out)
 
 
@@ -156,24 +161,31 @@ def _limit_tags(text: str, allowed: set[str], max_tags: int) -> str:
     return re.sub(r"\[([^\]\n]{0,40})\]", keep, text)
 
 
-def revise_script(writer: Writer | None, script: str, cfg: Any, *,
-                  voice_reads_tags: bool = False) -> tuple[str, str, list[Completion]]:
+def revise_script(writer: Writer | None, script: str, cfg: Any, *, voice_reads_tags: bool = False,
+                  language: str | None = None) -> tuple[str, str, list[Completion]]:
     """Revise ``script`` for the voice. Returns (revised_text, changes_markdown, completions).
-    ``voice_reads_tags``: the voice performs audio tags (its capability), so a rewrite may add a few."""
+    ``voice_reads_tags``: the voice performs audio tags (its capability), so a rewrite may add a few.
+    ``language``: the story's; None = ``story.language``, else detected in the script."""
+    lang = language or story_language(cfg, None, script)
     max_words = int(setting(cfg, "revise.max_sentence_words"))
     use_llm = bool(setting(cfg, "revise.llm"))  # "auto" is settled by the caller: it passes a writer or None
     tags = bool(setting(cfg, "revise.audio_tags") and voice_reads_tags)
-    _, lo, hi, _ = _script_cfg(cfg)
+    _, lo, hi, _ = _script_cfg(cfg, lang)
+
+    def count_words(t: str) -> int:
+        return count_units(t, lang)
+
     comps: list[Completion] = []
     notes: list[str] = []
     text = script.strip()
     if use_llm and writer is not None:
         tags_line = " " + render("revise_tags", cfg, max_tags=MAX_TAGS, tags=", ".join(f"[{t}]" for t in AUDIO_TAGS)) if tags else ""
         messages = [
-            {"role": "system", "content": render("system", cfg)},
-            {"role": "user", "content": render("revise_user", cfg, script=text, min=lo, max=hi, tags_line=tags_line)},
+            {"role": "system", "content": render("system", cfg, language=lang)},
+            {"role": "user", "content": render("revise_user", cfg, language=lang, script=text, min=lo, max=hi,
+                                               tags_line=tags_line)},
         ]
-        c = writer.complete(messages, max_tokens=int(hi * TOKENS_PER_WORD) + 80)
+        c = writer.complete(messages, max_tokens=int(hi * tokens_per_unit(lang)) + 80)
         comps.append(c)
         cand = drop_unfinished(clean_script(c.text, keep_audio_tags=tags))
         if tags:
@@ -182,13 +194,17 @@ def revise_script(writer: Writer | None, script: str, cfg: Any, *,
         orig_n = count_words(text)
         lo_ok, hi_ok = min(lo, orig_n), max(hi, orig_n)  # never demand more than the input already met
         if not lo_ok <= n <= hi_ok:
-            cand = trim_to_range(cand, lo_ok, hi_ok) or ""
+            cand = trim_to_range(cand, lo_ok, hi_ok, None, lang) or ""
         if cand:
             text = cfg.redact(cand) if hasattr(cfg, "redact") else cand
             notes.append(f"LLM rewrite for the ear by {c.model}" + (" with ElevenLabs v3 audio tags" if tags else "") + ".")
         else:
             notes.append(f"LLM rewrite by {c.model} discarded: {n} words, outside {lo_ok}-{hi_ok}.")
-    revised = apply_voice_rules(text, max_words)
-    notes.insert(0, f"Rules: numbers, money, years, times and abbreviations spelled out; sentences over {max_words} words "
-                    "split; doubled words removed (not intentional ones like \"had had\" or \"knock knock\").")
+    revised = apply_voice_rules(text, max_words, lang)
+    if base(lang) == "en":
+        notes.insert(0, f"Rules: numbers, money, years, times and abbreviations spelled out; sentences over {max_words} "
+                        "words split; doubled words removed (not intentional ones like \"had had\" or \"knock knock\").")
+    else:
+        notes.insert(0, f"Rules ({info(lang).name}): numbers, dates, money, times, ordinals and phone numbers spelled "
+                        "out as spoken.")
     return revised, changes_markdown(script, revised, notes), comps

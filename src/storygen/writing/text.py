@@ -125,7 +125,7 @@ def clean_script(text: str, *, keep_audio_tags: bool = False) -> str:
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     # a first line without end punctuation and only a few words is a title ("**The Last Letter**")
     head, sep, rest = text.partition("\n")
-    if sep and rest.strip() and len(head.split()) <= 10 and not re.search(r"[.!?…:,;\"'”’]$", head.strip()):
+    if sep and rest.strip() and len(head.split()) <= 10 and not re.search(r"[.!?…:,;\"'”’。！？؟।」』）»、，]$", head.strip()):
         text = rest.strip()
     if len(text) > 2 and text[0] in "\"“" and text[-1] in "\"”" and text.count('"') + text.count("“") + text.count("”") == 2:
         text = text[1:-1].strip()
@@ -205,7 +205,7 @@ def dedupe_sentences(text: str, min_words: int = 4, near: float = 0.96) -> str:
     for para in paragraphs(text):
         kept = []
         for s in split_sentences(para):
-            key = re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
+            key = re.sub(r"[^\w ]|_", "", s.lower()).strip()
             words = key.split()
             if len(words) >= min_words and key in seen:
                 continue

@@ -15,6 +15,7 @@ __all__ = ["ASR", "HeardWord"]
 class ASR(Protocol):
     name: str
     version: str
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
 
     def transcribe(self, audio: Path, *, language: str = "en", prompt: str | None = None) -> list[HeardWord]:
         ...

@@ -49,6 +49,7 @@ def _cached_hub_model(name: str) -> Path | None:
 
 
 class FasterWhisperASR:
+    wants_gpu = False
     name = "faster-whisper"
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):

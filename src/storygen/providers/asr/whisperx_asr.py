@@ -78,6 +78,7 @@ def _import_whisperx_alignment() -> tuple[Any, Any, list[str]]:
 
 
 class WhisperXASR:
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "whisperx"
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):

@@ -16,6 +16,7 @@ class ImageGenerator(Protocol):
 
     name: str
     version: str
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
     draws_at_output_size: bool
 
     def generate(self, scene: Scene, style: StyleBible, *, width: int, height: int, seed: int) -> Image.Image:

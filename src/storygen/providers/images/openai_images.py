@@ -49,6 +49,7 @@ def cost_usd(model: str, usage: Any, quality: str = "standard") -> float | None:
 
 
 class OpenAIImages:
+    wants_gpu = False
     name = "openai-images"
     draws_at_output_size = False  # draws at the model's portrait size; the keyframes stage fits it to 1080x1920
 

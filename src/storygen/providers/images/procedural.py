@@ -21,6 +21,7 @@ VERSION = "procedural-2"
 
 
 class ProceduralImages:
+    wants_gpu = False
     name = "procedural"
     version = VERSION
     draws_at_output_size = True

@@ -74,6 +74,7 @@ def build_prompt(scene: Scene, style: StyleBible) -> str:
 class SDXLImages:
     """keyframes.provider = "sdxl"."""
 
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "sdxl"
     draws_at_output_size = False  # draws in its portrait bucket; the keyframes stage fits it to the video
 

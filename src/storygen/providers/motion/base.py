@@ -29,6 +29,7 @@ class MotionGenerator(Protocol):
 
     name: str
     version: str
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
     makes_video: bool
 
     def animate(self, keyframe: Path, scene: Scene, out_dir: Path) -> Clip:

@@ -42,6 +42,7 @@ def move_for(camera: str, seed: int) -> dict[str, float]:
 
 
 class KenBurnsMotion:
+    wants_gpu = False
     name = "kenburns"
     version = VERSION
     makes_video = False  # a camera move over the keyframe, rendered by the final cut

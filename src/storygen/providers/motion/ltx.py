@@ -24,6 +24,7 @@ LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
 class LTXMotion:
     """clips.provider = "ltx"."""
 
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "ltx"
     makes_video = True
 

@@ -24,6 +24,7 @@ SVD_FPS = 7  # the micro-conditioning frame rate the model was trained with (the
 class SVDMotion:
     """clips.provider = "svd"."""
 
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "svd"
     makes_video = True
 

@@ -55,6 +55,7 @@ def service_settings(cfg: Config | None, section: str, env_var: str, default_bas
 
 class _Stock:
     source_cls: type
+    wants_gpu = False
     kind: str = "video"
 
     def __init__(self, settings: dict[str, Any] | None = None, cfg: Config | None = None):
@@ -95,6 +96,10 @@ class _Stock:
     # ------------------------------------------------------------------ choosing
     def choose(self, scene: Scene, *, style: str = "", story: str = "default") -> tuple[Path, dict[str, Any]]:
         mem = self.memory(story, scene)
+        with self._lock:  # this scene was chosen before: a gate retry, which must show something else
+            for k in [k for k, i in mem.used.items() if i == scene.index]:
+                del mem.used[k]
+                mem.tried.setdefault(scene.index, []).append(k)
         queries = scene_queries(scene, style=style)
         pool: list[Candidate] = []
         seen: set[str] = set()
@@ -124,9 +129,6 @@ class _Stock:
                 "this scene is drawn with the offline look instead.", record=record)
         c = chosen.candidate
         with self._lock:
-            for k in [k for k, i in mem.used.items() if i == scene.index]:  # a gate retry replaces its pick
-                del mem.used[k]
-                mem.tried.setdefault(scene.index, []).append(k)
             mem.used[c.key] = scene.index
             mem.texts[scene.index] = c.text()
             mem.hashes[scene.index] = h

@@ -16,6 +16,7 @@ class VisionJudge(Protocol):
 
     name: str
     version: str
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
     judges_content: bool
 
     def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:

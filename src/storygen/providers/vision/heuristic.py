@@ -37,6 +37,7 @@ def stats(image: Image.Image) -> dict[str, float]:
 class HeuristicJudge:
     """vision.provider = "heuristic"."""
 
+    wants_gpu = False
     name = "heuristic"
     version = "1"
     judges_content = False  # pixel statistics only: blank, dark, bright or duplicate frames

@@ -77,6 +77,7 @@ def load_llava_processor(ref: str) -> Any:
 class LlavaOneVisionJudge:
     """vision.provider = "llava-onevision"."""
 
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "llava-onevision"
     judges_content = True
 

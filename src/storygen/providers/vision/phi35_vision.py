@@ -34,6 +34,7 @@ def phi35_chat(text: str) -> str:
 class Phi35VisionJudge:
     """vision.provider = "phi35-vision"."""
 
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "phi35-vision"
     judges_content = True
 

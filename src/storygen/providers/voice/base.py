@@ -23,12 +23,18 @@ class Speech:
 @runtime_checkable
 class Voice(Protocol):
     """Capabilities: ``reads_audio_tags`` - the engine performs inline audio tags like ``[whispers]`` (ElevenLabs v3),
-    so the script keeps them; for other voices they are taken out before speaking."""
+    so the script keeps them; for other voices they are taken out before speaking. ``speaks(settings, language)``
+    - whether the voice these settings pick speaks a BCP-47 language (asked before the voice is built)."""
 
     name: str
     version: str
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
     reads_audio_tags: bool
 
+    @classmethod
+    def speaks(cls, settings: dict[str, Any], language: str) -> bool:
+        ...
+
     def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral",
-                   on_progress: Callable[[float], None] | None = None) -> Speech:
+                   on_progress: Callable[[float], None] | None = None, language: str = "en") -> Speech:
         ...

@@ -32,6 +32,18 @@ from storygen.text.words import AUDIO_TAG, script_words, speakable_text
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"
 MODELS = ("eleven_multilingual_v2", "eleven_v3", "eleven_turbo_v2_5", "eleven_flash_v2_5")
+_V2 = frozenset("en ja zh de hi fr ko pt it es id nl tr fil pl sv bg ro ar cs el fi hr ms sk da ta uk ru".split())
+_V25 = _V2 | {"hu", "no", "vi"}
+_V3 = _V25 | frozenset("he th bn fa af hy as az be bs ca ceb et gl ka gu ha is ga jv kn kk ky lv ln lt lb mk mai ml "
+                       "mr ne ps pa sr sd sl so sw te ur cy".split())
+#: the languages each model speaks (ElevenLabs' model docs); the English-only models speak "en"
+MODEL_LANGUAGES: dict[str, frozenset[str]] = {
+    "eleven_multilingual_v2": _V2, "eleven_turbo_v2_5": _V25, "eleven_flash_v2_5": _V25, "eleven_v3": _V3,
+    "eleven_monolingual_v1": frozenset({"en"}), "eleven_turbo_v2": frozenset({"en"}),
+    "eleven_flash_v2": frozenset({"en"}),
+}
+#: the models whose API takes ``language_code`` (the others answer an error when it is sent)
+LANGUAGE_CODE_MODELS = frozenset({"eleven_turbo_v2_5", "eleven_flash_v2_5", "eleven_v3"})
 OUTPUT_FORMAT = "mp3_44100_192"
 MAX_CHARS = 2500
 # ElevenLabs' public premade voices
@@ -69,6 +81,7 @@ def _pack(parts: list[str], max_chars: int) -> list[str]:
     return out
 
 class ElevenLabsVoice:
+    wants_gpu = False
     name = "elevenlabs"
     # the voice performs [whispers]-style tags rather than reading them (with eleven_v3; other models get the
     # tags stripped in ``synthesize``): the script keeps them (as ``writing.text.voice_reads_tags`` decides today)
@@ -92,17 +105,33 @@ class ElevenLabsVoice:
         self.max_retries = int(self.settings.get("max_retries", 3))
         self.max_chars = int(self.settings.get("max_chars", MAX_CHARS))
 
+    @classmethod
+    def speaks(cls, settings: dict[str, Any], language: str) -> bool:
+        """The multilingual models speak many languages; the English-only ones (eleven_monolingual_v1,
+        eleven_turbo_v2, eleven_flash_v2) speak English."""
+        from storygen.text.language import base
+
+        model = str(settings.get("model") or DEFAULT_MODEL)
+        langs = MODEL_LANGUAGES.get(model)
+        if langs is None:  # a model this table does not know: trust the user's choice
+            return True
+        return base(language) in langs
+
     def voice_id(self, narrator_gender: str) -> str:
         v = str(self.settings["voice"] or "").strip()
         return v or DEFAULT_VOICES.get(narrator_gender, DEFAULT_VOICES["neutral"])
 
     # -------------------------------------------------------------- HTTP
-    def _post(self, client: Any, voice_id: str, text: str) -> Any:
+    def _post(self, client: Any, voice_id: str, text: str, language: str = "en") -> Any:
         import httpx
 
+        from storygen.text.language import base
+
         path = f"/v1/text-to-speech/{voice_id}" + ("/with-timestamps" if self.with_timestamps else "")
-        body = {"text": text, "model_id": self.model,
-                "voice_settings": {"stability": self.stability, "similarity_boost": self.similarity_boost}}
+        body: dict[str, Any] = {"text": text, "model_id": self.model,
+                                "voice_settings": {"stability": self.stability, "similarity_boost": self.similarity_boost}}
+        if self.model in LANGUAGE_CODE_MODELS:
+            body["language_code"] = base(language)
         for attempt in range(self.max_retries + 1):
             try:
                 r = client.post(path, params={"output_format": OUTPUT_FORMAT}, json=body)
@@ -141,7 +170,8 @@ class ElevenLabsVoice:
         raise ProviderError("ElevenLabs failed after retries.", "try again later.")  # pragma: no cover
 
     # -------------------------------------------------------------- synthesis
-    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None) -> Speech:
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None,
+                   language: str = "en") -> Speech:
         import httpx
 
         from storygen.media.audio import decode_to_wav, load_mono, write_wav
@@ -162,7 +192,7 @@ class ElevenLabsVoice:
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout) as client, \
                 tempfile.TemporaryDirectory(prefix="storygen-11labs-") as td:
             for i, chunk in enumerate(chunks):
-                r = self._post(client, voice_id, chunk)
+                r = self._post(client, voice_id, chunk, language)
                 align = None
                 if self.with_timestamps:
                     try:

@@ -10,6 +10,7 @@ where its phonemes come from, which keeps exactly one timing per caption word.
 from __future__ import annotations
 
 import difflib
+import json
 import wave
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def packaged_voices() -> dict[str, tuple[Path, Path]]:
 
 
 class PiperVoice:
+    wants_gpu = False
     name = "piper"
     reads_audio_tags = False  # Piper would read "[whispers]" aloud: tags are taken out before it speaks
 
@@ -64,6 +66,23 @@ class PiperVoice:
             raise ConfigError(f"voice.length_scale {self.length_scale} is out of range.", "use a value between 0.5 (fast) and 2.0 (slow).")
         self.sentence_silence = _INTER_SENTENCE_SILENCE * self.length_scale
         self.noise_scale = self.settings.get("noise_scale")  # optional, not in DEFAULTS
+
+    @classmethod
+    def speaks(cls, settings: dict[str, Any], language: str) -> bool:
+        """The voice's language, from its .onnx.json (``language.code`` or ``espeak.voice``); the packaged voice is
+        en_US. A missing or unreadable file is left to ``voice_files`` to report: True here."""
+        from storygen.text.language import base
+
+        custom = str(settings.get("voice") or "").strip()
+        if custom:
+            config = Path(f"{Path(custom).expanduser()}.json")
+            try:
+                data = json.loads(config.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return True
+            code = str((data.get("language") or {}).get("code") or (data.get("espeak") or {}).get("voice") or "")
+            return not code or base(code.replace("_", "-")) == base(language)
+        return base(language) == "en" if packaged_voices() else True
 
     # -------------------------------------------------------------- voice choice
     def voice_files(self, narrator_gender: str = "neutral") -> tuple[Path, Path, str]:
@@ -107,7 +126,8 @@ class PiperVoice:
         return lifecycle.current().load(("piper-phonemes", str(model)), dict)
 
     # -------------------------------------------------------------- synthesis
-    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None) -> Speech:
+    def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral", on_progress=None,
+                   language: str = "en") -> Speech:
         words = script_words(text)
         if not words:
             raise InputError("The script has no words to speak.", "write a script with at least one word (emoji and punctuation are not read).")

@@ -29,6 +29,7 @@ class Writer(Protocol):
 
     name: str
     version: str  # model id / file hash: recorded in the manifest and part of the stage key
+    wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
     batched: bool
     length_bias: float
 

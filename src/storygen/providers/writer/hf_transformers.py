@@ -57,6 +57,7 @@ def _missing(model: str, why: str) -> ProviderError:
 
 
 class TransformersWriter:
+    wants_gpu = True  # routed to a GPU worker on a cluster
     name = "transformers"
     batched = False  # True on an instance that has the fast decoder (complete_many then decodes one batch)
     length_bias = 1.0

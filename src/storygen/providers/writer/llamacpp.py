@@ -340,6 +340,7 @@ def _has_llguidance() -> bool:
 class LlamaCppWriter:
     """Chat completions from a local GGUF model, in-process. Loads the model once per process."""
 
+    wants_gpu = False
     name = "llamacpp"
     batched = False
     length_bias = 1.0  # how many more words than wanted to ask this model for (see writing.script)

@@ -65,6 +65,7 @@ def _is_default_openai(base_url: str) -> bool:
 
 
 class OpenAIWriter:
+    wants_gpu = False
     name = "openai"
     batched = False
     length_bias = 1.0

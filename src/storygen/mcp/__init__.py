@@ -1,0 +1,1 @@
+"""`storygen mcp`: the MCP server over the Studio job queue."""

@@ -1,0 +1,158 @@
+"""Stories in other languages: the code checked, the language detected, the writer asked in it, the numbers spoken
+in it, espeak-ng (offline) narrating it with its own word times, and the captions in its script."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from _chat_server import ChatServer, chat_body
+from conftest import invoke_cli
+from storygen.config import load_config
+from storygen.errors import InputError
+from storygen.media.ffmpeg import probe
+from storygen.text.language import count_units, detect_language, parse_language
+from storygen.workspace import read_json
+
+SCRIPTS = {
+    "es": ("Un faro en la niebla", "¿Quién escribió la carta? La guardiana del faro encontró una botella en la playa. "
+           "Dentro había una carta con su propio nombre. La tinta era vieja, pero la letra era suya. "
+           "Esa noche subió la escalera y encendió la luz. En el mar, un barco respondió con tres destellos. "
+           "Nunca supo quién lo guiaba, pero desde entonces nunca volvió a estar sola."),
+    "ja": ("きりのなかのとうだい", "むかしむかし、うみのそばに、ちいさなとうだいがありました。"
+           "あるあさ、もりびとのはなは、すなはまでびんをひろいました。"
+           "なかには、じぶんのなまえがかいてあるてがみがはいっていました。"
+           "そのよる、はなはあかりをつけて、うみをみつめました。"
+           "とおくのふねが、みっつのひかりでこたえました。"),
+    "ar": ("منارة في الضباب", "من كتب الرسالة؟ وجدت حارسة المنارة زجاجة على الشاطئ. "
+           "كان في داخلها رسالة تحمل اسمها. كان الحبر قديما لكن الخط كان خطها. "
+           "في تلك الليلة صعدت الدرج وأشعلت الضوء. في البحر أجابت سفينة بثلاث ومضات. "
+           "لم تعرف أبدا من كان يرشدها، لكنها لم تعد وحيدة بعد ذلك."),
+}
+SCRIPT_RANGES = {"es": "[A-Za-zÁÉÍÓÚáéíóúñÑ¿¡]", "ja": "[\u3040-\u309f]", "ar": "[\u0600-\u06ff]"}
+
+
+def _writer(lang: str):
+    title, script = SCRIPTS[lang]
+
+    def reply(body: dict) -> dict:
+        user = body["messages"][-1]["content"]
+        m = re.search(r"scores: (\d+) honest", user)
+        if m:
+            idea = {"title": title, "logline": script.split("。")[0][:200], "tone": "wistful", "theme": "hope",
+                    "narrator_gender": "female", "narration": "narrator", "voice_hint": "calm",
+                    "scores": [70] * int(m.group(1))}
+            return {"body": chat_body(json.dumps(idea, ensure_ascii=False), model=body["model"])}
+        return {"body": chat_body(script, model=body["model"])}
+
+    return reply
+
+
+@pytest.mark.parametrize("lang", ["es", "ja", "ar"])
+def test_story_in_the_language_with_espeak(tmp_path: Path, lang: str):
+    out = tmp_path / "story"
+    idea = {"es": "Una guardiana de faro encuentra una carta con su nombre en una botella",
+            "ja": "とうだいのもりびとが、びんのなかに、じぶんのなまえのてがみをみつける",
+            "ar": "حارسة منارة تجد رسالة باسمها في زجاجة"}[lang]
+    with ChatServer() as server:
+        server.default = _writer(lang)
+        r = invoke_cli("make", idea, "-o", str(out), "--json", "--until", "captions",
+                       "-c", "writer.provider=openai", "-c", f"writer.base_url={server.base_url}",
+                       "-c", "revise.llm=false", "-c", "script.target_words=40", "-c", "script.min_words=20",
+                       "-c", "script.max_words=80", env={"OPENAI_API_KEY": "sk-test"})
+    assert r.exit_code == 0, r.stderr[-3000:]
+    # the language was detected from the idea and recorded; the writer was asked for it
+    assert read_json(out / "idea" / "idea.json")["language"] == lang
+    prompts = " ".join(m["content"] for req in server.requests for m in req["json"]["messages"])
+    assert {"es": "Spanish", "ja": "Japanese", "ar": "Arabic"}[lang] in prompts
+    assert "the US, Canada and Australia" not in prompts
+    man = read_json(out / "manifest.json")["stages"]
+    assert man["voice"]["provider"] == "espeak"
+    assert man["voice"]["info"]["language"] == lang
+    assert any("espeak-ng" in w and "robotic" in w for w in man["voice"]["info"]["warnings"])
+    # the narration is real audio, the captions are in the language's script, one timing per word, in order
+    assert probe(out / "voice" / "voice.wav").duration > 3
+    words = read_json(out / "captions" / "words.json")
+    words = words["words"] if isinstance(words, dict) else words
+    assert len(words) >= 3
+    text = "".join(w["word"] for w in words)
+    assert len(re.findall(SCRIPT_RANGES[lang], text)) > 0.8 * count_units(text, lang)
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and starts[-1] > starts[0] + 1.0
+    srt = (out / "captions" / "captions.srt").read_text(encoding="utf-8")
+    assert re.search(SCRIPT_RANGES[lang], srt)
+
+
+def test_language_set_overrides_the_idea(tmp_path: Path):
+    """A Spanish idea with --language ja gives a Japanese story."""
+    with ChatServer() as server:
+        server.default = _writer("ja")
+        r = invoke_cli("make", "Una guardiana de faro encuentra una carta", "-o", str(tmp_path / "s"), "--json",
+                       "--until", "script", "--language", "ja", "-c", "writer.provider=openai",
+                       "-c", f"writer.base_url={server.base_url}", "-c", "script.target_words=40",
+                       "-c", "script.min_words=20", "-c", "script.max_words=80", env={"OPENAI_API_KEY": "sk-test"})
+    assert r.exit_code == 0, r.stderr[-3000:]
+    assert read_json(tmp_path / "s" / "idea" / "idea.json")["language"] == "ja"
+    assert read_json(tmp_path / "s" / "idea" / "idea.json")["audience"]["regions"] == ["JP"]
+
+
+def test_unknown_code_lists_the_known_ones():
+    with pytest.raises(InputError) as e:
+        parse_language("xx-YY")
+    assert "xx-YY" in str(e.value) and "es" in e.value.fix and "ja" in e.value.fix
+    assert parse_language("pt_br") == "pt-BR" and parse_language("ES") == "es"
+
+
+def test_unknown_code_from_the_cli(tmp_path: Path):
+    r = invoke_cli("make", "A lighthouse keeper", "-o", str(tmp_path / "s"), "--language", "klingon")
+    assert r.exit_code != 0
+    assert "klingon" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("A lighthouse keeper finds a message in a bottle", "en"),
+    ("Kenji and Aiko (健二と愛子) find a lantern in Kyoto", "en"),  # mixed script: English with Japanese names
+    ("Una guardiana de faro encuentra una carta con su nombre", "es"),
+    ("Uma menina encontra uma carta na praia do Rio", "pt"),
+    ("Ein Leuchtturmwärter findet eine Flaschenpost mit seinem Namen", "de"),
+    ("Une gardienne de phare trouve une lettre dans une bouteille", "fr"),
+    ("灯台守が瓶の中に自分の名前の手紙を見つける", "ja"),
+    ("灯塔看守人在瓶子里发现了一封信", "zh"),
+    ("حارسة منارة تجد رسالة في زجاجة", "ar"),
+    ("एक लड़की को समुद्र तट पर एक पत्र मिलता है", "hi"),
+    ("Смотритель маяка находит письмо в бутылке", "ru"),
+])
+def test_detection(text: str, lang: str):
+    assert detect_language(text) == lang
+
+
+def test_a_chosen_voice_that_cannot_speak_the_language(tmp_path: Path):
+    from storygen.stages.voice import pick_voice
+
+    cfg = load_config(None, ["voice.provider=elevenlabs", "voice.model=eleven_turbo_v2", "voice.api_key=x"])
+    with pytest.raises(InputError) as e:
+        pick_voice(cfg, "es")
+    assert "Spanish" in str(e.value) and "voice.provider=elevenlabs" in e.value.fix
+    # a Piper voice file whose config says it is English, for a Spanish story
+    onnx = tmp_path / "en_US-x-medium.onnx"
+    onnx.write_bytes(b"")
+    (tmp_path / "en_US-x-medium.onnx.json").write_text(json.dumps({"language": {"code": "en_US"}}))
+    cfg = load_config(None, [f"voice.voice={onnx}"])
+    with pytest.raises(InputError):
+        pick_voice(cfg, "es")
+    # the default voice falls back to espeak for Spanish, with a warning that it is robotic
+    voice, warning = pick_voice(load_config(None, []), "es")
+    assert voice.name == "espeak" and "robotic" in warning
+    voice, warning = pick_voice(load_config(None, []), "en")
+    assert voice.name == "piper" and warning is None
+
+
+def test_japanese_kanji_are_never_read_by_espeak_in_english(tmp_path: Path):
+    from storygen.providers.voice.espeak import EspeakVoice
+
+    with pytest.raises(InputError) as e:
+        EspeakVoice({}).synthesize("灯台守が手紙を見つけた。", tmp_path / "v.wav", language="ja")
+    assert "kanji" in str(e.value) and "elevenlabs" in e.value.fix
