@@ -40,7 +40,7 @@ def test_studio_page_makes_plays_edits_and_remakes_a_story(tmp_path):
     DOCS.mkdir(exist_ok=True)
     with studio(tmp_path / "stories", workers=1, config_file=cfg) as c, playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=[*ARGS, f"--user-data-dir={tmp_path / 'profile'}"])
+                                     args=ARGS)  # Playwright gives it an empty profile of its own
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             errors: list[str] = []

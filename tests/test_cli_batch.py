@@ -66,3 +66,26 @@ def test_ideas_file_formats(tmp_path: Path):
 def test_batch_bad_file_is_one_clear_line(tmp_path: Path):
     r = invoke_cli("batch", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o"))
     assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_engine_ray_without_the_cluster_extra_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from conftest import invoke_cli
+
+    ideas = tmp_path / "ideas.txt"
+    ideas.write_text("A lighthouse keeper finds a message in a bottle\n")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if `pip install storygen` without [cluster]
+    r = invoke_cli("batch", str(ideas), "-o", str(tmp_path / "out"), "--engine", "ray")
+    assert r.exit_code != 0 and "pip install 'storygen[cluster]'" in r.stderr and "Traceback" not in r.stderr
+    r = invoke_cli("batch", str(ideas), "--engine", "spark")
+    assert r.exit_code != 0 and "Unknown engine 'spark'" in r.stderr
+
+
+def test_default_install_does_not_pull_ray():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert not any(d.lower().startswith("ray") for d in project["dependencies"])
+    assert any(d.startswith("ray") for d in project["optional-dependencies"]["cluster"])

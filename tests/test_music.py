@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from immich_memories_music import tracks_dir
 
 from storygen.art.moods import PALETTES
 from storygen.errors import InputError
-from storygen.media.music import LIBRARY_MOODS, SR, generate_music_bed, library_mood, make_music_bed
-
-tracks_dir = pytest.importorskip("immich_memories_music").tracks_dir
+from storygen.media.music import (
+    LIBRARY_MOODS,
+    SR,
+    generate_music_bed,
+    library_mood,
+    make_music_bed,
+)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -133,7 +138,10 @@ def test_a_missing_package_falls_back_to_the_synthesized_pad(tmp_path, monkeypat
     bed = make_music_bed(tmp_path / "pad.wav", 4.5, "eerie", seed=5)
     assert bed.source == "synth" and bed.track is None and bed.mood == "eerie"
     assert "pip install immich-memories-music==0.1.0" in bed.warning and "\n" not in bed.warning
-    assert _read(bed.path).shape == (round(4.5 * SR), 2)
+    x = _read(bed.path)
+    assert x.shape == (round(4.5 * SR), 2) and 0.05 < np.abs(x).max() < 0.5
+    spec, f = np.abs(np.fft.rfft(x[:, 0])), np.fft.rfftfreq(x.shape[0], 1 / SR)
+    assert spec[f > 6000].sum() < 0.01 * spec.sum()  # the low-passed pad, not a library track
     with pytest.warns(UserWarning, match="synthesized pad"):
         path = generate_music_bed(tmp_path / "pad2.wav", 4.5, "eerie", seed=5)
     assert path.read_bytes() == bed.path.read_bytes()

@@ -18,8 +18,21 @@ def _words(n: int, gap_every: int = 12) -> list[WordTiming]:
     return out
 
 
+STORY = ("The old road wound past the harbour at dawn. A small boat rocked by the pier. Elias watched from his window "
+         "as the lamps went out. A green bottle lay under the tree. He picked it up and read the letter inside. "
+         "The house was quiet. He walked down to the sea. ") * 3
+
+
+def _story_words() -> list[WordTiming]:
+    out, t = [], 0.5
+    for w in STORY.split():
+        out.append(WordTiming(word=w, start=t, end=t + 0.3))
+        t += 0.38 + (0.3 if w.endswith(".") else 0)
+    return out
+
+
 def test_scenes_cover_the_timeline_exactly_and_cut_at_sentences():
-    words = _words(150)
+    words = _story_words()
     total = words[-1].end + 1.0
     plan = plan_scenes(IDEA, words, total)
     assert plan.scenes[0].start == 0 and plan.scenes[-1].end == pytest.approx(total, abs=1e-3)
@@ -27,7 +40,10 @@ def test_scenes_cover_the_timeline_exactly_and_cut_at_sentences():
     for a, b in zip(plan.scenes, plan.scenes[1:]):
         assert a.end == b.start
         assert a.text.endswith(".")  # cut at a sentence end
-    assert len({s.camera for s in plan.scenes}) >= 3  # moves vary
+    assert len({s.camera for s in plan.scenes}) >= 3  # moves vary with what each scene shows
+    from storygen.art.composition import camera_for_text
+
+    assert [s.camera for s in plan.scenes] == [camera_for_text(s.text, i) for i, s in enumerate(plan.scenes)]
     assert ScenePlan.model_validate(plan.model_dump())  # round-trips
 
 

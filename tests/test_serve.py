@@ -195,12 +195,15 @@ def test_create_follow_download_edit_and_rerun_only_downstream(tmp_path):
         after = c.get(f"/api/stories/{sid}").json()
         assert {g["name"]: g["state"] for g in after["stages"]}["revised"] == "edited"
         last = seqs[-1]
+        loaded = c.get("/api/health").json()["models_loaded"]
+        assert loaded[0] >= 1
         assert c.post(f"/api/stories/{sid}/rerun", json={}).status_code == 202
         rerun = sse(c, sid, last=last)
         ran = [e["stage"] for _, e in rerun if e["event"] == "done"]
         assert ran and ran[0] == "voice" and ran[-1] == "final", ran
         assert not {"idea", "script", "revised"} & set(ran)
         assert rerun[-1][1]["event"] == "finished"
+        assert c.get("/api/health").json()["models_loaded"] == loaded  # the worker's models were reused, not reloaded
         info = probe(video)
         assert info.has_video and info.has_audio and info.duration > 5
         assert "blue bottle" in (c.app.state.queue.folder(sid) / layout.TOP_SRT).read_text().lower().replace("\n", " ") \

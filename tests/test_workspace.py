@@ -72,6 +72,7 @@ def test_written_files_get_the_usual_mode_not_0600(tmp_path: Path):
 
 # ------------------------------------------------------------------ leftovers of killed runs
 def _dead_pid() -> int:
+    # a real process on purpose: the PID of one that has exited is what these clean-up tests need
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     return p.pid

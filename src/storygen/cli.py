@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -53,6 +54,15 @@ def _fail(e: BaseException, cfg: Config | None = None, debug: bool = False) -> N
 
 def _print_error(msg: str) -> None:
     err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)  # "[keyframes]" is text
+
+
+def _pairs(overrides: list[str] | None) -> dict[str, str]:
+    """-c section.key=value pairs as the dict a StoryRequest carries (checked when the config loads)."""
+    out: dict[str, str] = {}
+    for pair in overrides or []:
+        key, _, value = pair.partition("=")
+        out[key.strip()] = value
+    return out
 
 
 def _reporter(json_: bool, quiet: bool):
@@ -126,63 +136,97 @@ def make(
 @app.command()
 def batch(
     ideas_file: Annotated[Path, typer.Argument(help="Ideas: JSON from `storygen ideas N -o FILE`, or text with one idea per line.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the stories, one sub-folder each (NN-title).")] = Path("stories"),
+    out: Annotated[Path, typer.Option("-o", "--out", "--stories", help="Folder for the stories, one sub-folder each (NN-title). With --engine ray: a folder every node mounts at the same path.")] = Path("stories"),
     until: Annotated[Optional[str], typer.Option("--until", help=f"Stop each story after this stage ({', '.join(STAGES)}).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run every stage, and allow replacing a story folder's idea.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="Where the stories run: local (here, one after another), ray (a Ray cluster), or auto (ray when RAY_ADDRESS is set).")] = "auto",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster's address (host:port of the head); default RAY_ADDRESS, else 'auto'.")] = None,
+    gpu_resource: Annotated[str, typer.Option("--gpu-resource", help="With --engine ray: the cluster resource a GPU worker asks for (GPU, or a custom one).")] = "GPU",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the finished videos (and errors).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable progress events, one JSON object per line.")] = False,
     config: ConfigOpt = None,
     overrides: OverrideOpt = None,
 ) -> None:
-    """Make one short per idea in IDEAS_FILE, one after another in one process, so every model loads once.
+    """Make one short per idea in IDEAS_FILE, one after another in one process (every model loads once), or
+    spread over a Ray cluster with [bold]--engine ray[/bold] (GPU stages on GPU workers that keep their models).
 
     A story that fails is reported and the rest go on; the exit code is 1 if any failed.
     Run the same command again to resume: finished stories and stages are skipped.
 
     Example: [bold]storygen ideas 8 --theme "the sea" -o ideas.json && storygen batch ideas.json -o week-42[/bold]
     """
+    from storygen.engines import Outcome, pick_engine, run_batch
     from storygen.inputs import read_ideas_file
-    from storygen.service import StoryRequest, check_stage, make_story, slug, user_error
+    from storygen.service import StoryRequest, check_stage, slug
 
     cfg = None
     try:
         cfg = _config(config, overrides)
         check_stage(until, "--until")
+        eng = pick_engine(engine, ray_address)
         items = read_ideas_file(ideas_file)
     except StoryGenError as e:
         _fail(e, cfg)
         return
     rows: list[dict] = []
+    reqs: list[StoryRequest] = []
+    places: list[int] = []  # row index of each request
     for k, item in enumerate(items, 1):
         title = (f"idea {k} (invalid)" if isinstance(item, InputError) else item if isinstance(item, str)
                  else item.title)[:60]
         row = {"n": k, "title": title, "story": None, "final": None, "seconds": 0.0, "error": None}
         rows.append(row)
-        if not (quiet or json_):
-            err.print(f"[bold]\\[{k}/{len(items)}][/bold] {escape(title)}", highlight=False)
-        try:
-            if isinstance(item, InputError):
-                raise item
-            folder = out / f"{k:02d}-{slug(title)}"
-            row["story"] = str(folder.resolve())
-            req = StoryRequest(idea=item if isinstance(item, str) else None,
-                               story_idea=None if isinstance(item, str) else item, out=folder, until=until, force=force)
-            reporter = _reporter(json_, quiet)
-            with reporter:
-                result = make_story(req, on_event=reporter, cfg=cfg)
-            row["seconds"] = result.seconds
-            row["final"] = str(result.final) if result.final else None
-            if quiet and row["final"]:
-                print(row["final"])
-        except KeyboardInterrupt:
-            err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
-            raise typer.Exit(130) from None
-        except Exception as e:  # noqa: BLE001 - one story's error (or a bug in it): report it, go on with the next
-            row["error"] = str(user_error(e, cfg))
+        if isinstance(item, InputError):
+            row["error"] = str(item)
+            continue
+        folder = out / f"{k:02d}-{slug(title)}"
+        row["story"] = str(folder.resolve())
+        reqs.append(StoryRequest(idea=item if isinstance(item, str) else None,
+                                 story_idea=None if isinstance(item, str) else item, out=folder, until=until,
+                                 force=force, config_file=config, config=_pairs(overrides)))
+        places.append(k - 1)
+    for row in rows:
         if row["error"]:
             _print_error(row["error"])
-            if row["error"].startswith("The disk is full"):
-                break  # every story after this one would fail the same way
+    live: dict[int, object] = {}  # story number -> its open progress display (local engine: one at a time)
+
+    def on_event(n: int, event: dict) -> None:
+        row = rows[places[n - 1]]
+        if json_:
+            print(json.dumps({"t": round(time.time(), 3), "story": row["n"], **event}, ensure_ascii=False), flush=True)
+            return
+        if quiet:
+            return
+        if eng == "ray":  # stories run side by side: one line per finished stage
+            if event["event"] == "done":
+                err.print(f"[dim]\\[{row['n']}/{len(items)}][/dim] {escape(row['title'][:30])}: {event['stage']} "
+                          f"{event['seconds']:.1f}s on {escape(str(event.get('node', '')))}", highlight=False)
+            return
+        if n not in live:
+            err.print(f"[bold]\\[{row['n']}/{len(items)}][/bold] {escape(row['title'])}", highlight=False)
+            live[n] = _reporter(False, False).__enter__()
+        live[n](event)
+
+    def on_outcome(o: Outcome) -> None:
+        rep = live.pop(o.n, None)
+        if rep is not None:
+            rep.__exit__(None, None, None)
+        row = rows[places[o.n - 1]]
+        row.update(seconds=o.seconds, final=o.final, error=o.error)
+        if o.error:
+            _print_error(o.error)
+        if quiet and o.final:
+            print(o.final)
+
+    try:
+        run_batch(reqs, engine=eng, address=ray_address, on_event=on_event, on_outcome=on_outcome, cfg=cfg,
+                  gpu_resource=gpu_resource, stories_root=out,
+                  stop_on=lambda o: bool(o.error and o.error.startswith("The disk is full")))
+    except KeyboardInterrupt:
+        err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
+        raise typer.Exit(130) from None
+    except StoryGenError as e:  # the engine itself (no Ray, no cluster, no shared folder)
+        _fail(e, cfg)
     failed = [r for r in rows if r["error"]]
     if json_:
         print(json.dumps({"event": "batch_finished", "stories": rows, "failed": len(failed)}))

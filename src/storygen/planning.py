@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from storygen.art.composition import camera_for_text
 from storygen.art.moods import palette_for, pick_mood, pick_motifs
 from storygen.errors import ProviderError
 from storygen.models import (
@@ -96,7 +97,7 @@ def plan_scenes(idea: StoryIdea, words: list[WordTiming], total: float, *, min_s
         prompt = ", ".join([*kws, story_motifs, idea.title.lower(), style.art_style])
         scenes.append(Scene(
             index=s, text=text, start=times[s], end=times[s + 1], prompt=" ".join(prompt.split()),
-            camera=CAMERAS[(seed + s) % len(CAMERAS)], mood=mood, palette=palette_for(mood),
+            camera=camera_for_text(text, s), mood=mood, palette=palette_for(mood),
             seed=stable_seed(seed, s, text),
         ))
     return ScenePlan(style=style, scenes=scenes, planner="deterministic")

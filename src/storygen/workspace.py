@@ -91,7 +91,11 @@ def pid_alive(pid: int) -> bool:
         return False
     except OSError:  # PermissionError: it exists but belongs to another user
         return True
-    return True
+    try:  # a killed process whose parent has not reaped it yet (a zombie) is dead too
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _newest_mtime(path: Path) -> float:
@@ -154,10 +158,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def work_dir(parent: str | os.PathLike[str], prefix: str = ".render-") -> Iterator[Path]:
-    """A temp folder ``<prefix><pid>-xxxx`` in ``parent``, removed on exit.
+    """A temp folder ``<prefix><pid>@<host tag>-xxxx`` in ``parent``, removed on exit.
 
-    If the process is killed, the folder stays; ``cleanup_partials`` (run when a story is opened)
-    removes it once its owner process is gone, and never while that process still runs.
+    If the process is killed, the folder stays; ``cleanup_partials`` (run when a story is opened, or by the
+    service once it holds the story's lease) removes it once its owner process is gone, never while that
+    process still runs, and never while another host that holds the story's lease may be writing it.
     """
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)

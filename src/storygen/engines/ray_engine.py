@@ -17,19 +17,23 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from storygen import layout
 from storygen.engines import BatchEvent, Outcome
 from storygen.errors import ProviderError, StoryGenError
+from storygen.lease import DEFAULT_TTL
 from storygen.service import StoryRequest
 
 #: how often Ray may run a story task again after its worker or node died
 TASK_RETRIES = 3
 #: how often a story task retries a call to a GPU actor that died (the actor restarts on a node with a GPU)
 ACTOR_RETRIES = 3
+#: a retried task waits this long for the story's lease: the run it replaces may take a moment to die, and a run
+#: on a lost node holds the lease until its heartbeat is older than the lease TTL
+LEASE_WAIT = DEFAULT_TTL + 30.0
 
 
 def _ray() -> Any:
@@ -219,6 +223,7 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     queue = Queue(maxsize=10_000, actor_options={"num_cpus": 0})
     pending = {}
     for n, req in enumerate(requests, 1):
+        req = replace(req, wait=LEASE_WAIT if req.wait is not None and req.wait < LEASE_WAIT else req.wait)
         plan = segments(req.until, gpu_stages(req), use_gpu=bool(workers))
         pending[story_task.remote(req, n, queue, plan, workers)] = n
     results: dict[int, Outcome] = {}
@@ -259,4 +264,4 @@ def _drain(queue: Any, empty: type, on_event: BatchEvent | None) -> None:
                 on_event(n, event)
 
 
-__all__ = ["Outcome", "asdict", "check_shared", "gpu_stages", "run_batch_ray", "segment_request", "segments"]
+__all__ = ["Outcome", "check_shared", "gpu_stages", "run_batch_ray", "segment_request", "segments"]

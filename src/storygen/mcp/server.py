@@ -79,9 +79,21 @@ def build(queue: JobQueue) -> FastMCP:
 
 def run(stories: Path, workers: int = 1) -> None:
     """Serve MCP over stdio until the client closes it; the queue's workers run in this process."""
+    _keep_stdout_for_mcp()
     queue = JobQueue(stories, workers=workers, allow_paths=True)
     with queue:
         build(queue).run("stdio")
+
+
+def _keep_stdout_for_mcp() -> None:
+    """The protocol owns stdout: anything else writing to file descriptor 1 (a C library, a warning) goes to
+    stderr instead, so it cannot corrupt the JSON-RPC stream."""
+    import os
+    import sys
+
+    proto = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(proto, "w", buffering=1, encoding="utf-8")
 
 
 __all__ = ["build", "run"]

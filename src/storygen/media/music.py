@@ -20,7 +20,7 @@ from storygen.errors import InputError
 from storygen.media.music_synth import SR, mood_family, synth_bed
 from storygen.workspace import atomic_path
 
-__all__ = ["SR", "LIBRARY_MOODS", "MusicBed", "generate_music_bed", "library_mood", "make_music_bed", "mood_family"]
+__all__ = ["LIBRARY_MOODS", "SR", "MusicBed", "generate_music_bed", "library_mood", "make_music_bed", "mood_family"]
 
 LIBRARY = "immich-memories-music"
 LIBRARY_MOODS = ("calm", "energetic", "happy", "nostalgic", "tender")
@@ -53,8 +53,12 @@ class MusicBed:
     warning: str | None = None  # set when the bed fell back to the synthesized pad
 
     def record(self) -> dict:
+        """A JSON-ready dict for the stage's info (times rounded to the millisecond)."""
         d = asdict(self)
         d["path"] = os.fspath(self.path)
+        d["seconds"], d["crossfade"] = round(self.seconds, 3), round(self.crossfade, 3)
+        d["loop"] = tuple(round(t, 3) for t in self.loop) if self.loop else None
+        d["seams"] = tuple(round(t, 3) for t in self.seams)
         return {k: v for k, v in d.items() if v not in (None, (), [])}
 
 
@@ -124,7 +128,8 @@ def _from_library(path: Path, n: int, mood: str, seed: int, root: Path, label: s
     digest = hashlib.sha256(f"{seed}:{lib}".encode()).digest()
     chosen = tracks[int.from_bytes(digest[:8], "little") % len(tracks)]
     x = _read_track(chosen)
-    bed = dict(path=Path(path), source="library", mood=lib, seconds=n / SR, track=f"{lib}/{chosen.name}", library=label)
+    bed = {"path": Path(path), "source": "library", "mood": lib, "seconds": n / SR, "track": f"{lib}/{chosen.name}",
+           "library": label}
     if n <= x.shape[0] // 2:
         return _shape(x[:n], n), MusicBed(**bed)
     pts = find_loop(x, SR)
@@ -146,7 +151,7 @@ def make_music_bed(path: Path, duration: float, mood: str, seed: int, library: P
     duration, seed = float(duration), int(seed)
     if not (duration > 0) or duration > 3600:
         raise InputError(f"Music bed length {duration!r} s is out of range.", "use a duration between 0 and 3600 s.")
-    n = int(round(duration * SR))
+    n = round(duration * SR)
     root, label = (Path(library), os.fspath(library)) if library is not None else _library_root()
     warning = None
     if root is None:

@@ -98,7 +98,7 @@ def find_loop(x: np.ndarray, sr: int) -> LoopPoints:
     # summed along the diagonal over the window: rhythm and harmony must agree on both sides of the seam
     score = fftconvolve(dist, np.eye(2 * half_w), mode="valid")[: heads.size, : tails.size]
     i, j = np.unravel_index(int(np.argmin(score)), score.shape)
-    fade = int(round(float(np.clip(beat, 0.3, 1.0)) * sr))
+    fade = round(float(np.clip(beat, 0.3, 1.0)) * sr)
     head = int(heads[i]) * _HOP
     coarse = int(tails[j]) * _HOP
     # sample-exact: the tail offset (within +-1 hop) whose fade region best correlates with the head's

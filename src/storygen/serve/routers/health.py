@@ -16,4 +16,5 @@ def health(queue: JobQueue = Depends(get_queue)) -> dict:
     counts = queue.counts()
     return {"status": "ok", "version": __version__, "workers": queue.n_workers,
             "alive_workers": sum(w.is_alive() for w in queue.workers),
-            "queued": counts.get("queued", 0), "running": counts.get("running", 0)}
+            "queued": counts.get("queued", 0), "running": counts.get("running", 0),
+            "models_loaded": [w.host.loads for w in queue.workers]}  # per worker: loads, not stories
