@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import IDEA, ROOT, SHORT_SCRIPT
 from test_serve_support import studio
 

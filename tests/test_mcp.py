@@ -9,7 +9,6 @@ import time
 
 import anyio
 import pytest
-
 from conftest import IDEA, SHORT_SCRIPT
 from test_serve_support import FAST
 

@@ -9,9 +9,9 @@ import json
 import time
 
 import pytest
+from _chat_server import ChatServer
 from PIL import Image
 
-from _chat_server import ChatServer
 from storygen.config import load_config
 from storygen.errors import ProviderError
 from storygen.models import Scene, StyleBible
@@ -68,7 +68,7 @@ def test_gpt_image_1_default_portrait_size_cost_and_fit():
     assert req["json"]["prompt"].startswith("a green glass bottle")
     assert req["json"]["seed"] == 11  # a compatible server gets the seed
     assert im.size == (768, 1344) and im.mode == "RGB"
-    r, g, b = im.resize((1, 1)).getpixel((0, 0))
+    r, g, _ = im.resize((1, 1)).getpixel((0, 0))
     assert r > 2 * g  # the served red picture, not something else
     rec = im.info["storygen_choice"]
     # 50 text tokens at $5/1M + 6240 image tokens at $40/1M

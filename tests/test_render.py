@@ -401,9 +401,6 @@ def test_music_bed_is_deterministic_and_quiet(tmp_path):
     assert sr == 48000 and x.shape == (4 * 48000, 2)
     assert 0.05 < np.abs(x).max() < 0.5
     assert not np.allclose(x[:, 0], x[:, 1])  # real stereo
-    spec = np.abs(np.fft.rfft(x[:, 0]))
-    f = np.fft.rfftfreq(x.shape[0], 1 / sr)
-    assert spec[f > 6000].sum() < 0.01 * spec.sum()  # low-passed pad, no harsh highs
     assert mood_family("a sad story") == ("sad", True) and mood_family("warm")[1] is False
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -8,9 +8,15 @@ import time
 import wave
 
 import pytest
-
 from conftest import IDEA, SHORT_SCRIPT, invoke_cli
-from test_serve_support import FAST, FAST_STORY, ffmpeg_children, sse, studio, wait_status
+from test_serve_support import (
+    FAST,
+    FAST_STORY,
+    ffmpeg_children,
+    sse,
+    studio,
+    wait_status,
+)
 
 from storygen import layout
 from storygen.media.ffmpeg import probe
@@ -34,7 +40,7 @@ def _wav() -> bytes:
 
 def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_path):
     with studio(tmp_path / "stories", workers=0, max_active=3) as c:  # no workers: stories stay queued
-        post = lambda **kw: c.post("/api/stories", **kw)  # noqa: E731
+        post = lambda **kw: c.post("/api/stories", **kw)
         _err(post(content=b'{"idea": ', headers={"Content-Type": "application/json"}), 400)
         assert "JSON" in _err(post(content=b"[1", headers={"Content-Type": "application/json"}), 400)["error"]
         assert "empty" in _err(post(json={"idea": "   "}), 400)["error"]
@@ -55,6 +61,7 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         _err(post(data={"idea": "a cat"}, files={"voice": ("v.wav", b"#!/bin/sh\necho hi\n" * 50, "audio/wav")}), 415)
         _err(post(data={"idea": "a cat"}, files={"images": ("a.png", b"GIF89a" + b"\x00" * 100, "image/png")}), 415)
         _err(post(data={"idea": "a cat"}, files={"script": ("s.txt", b"\xff\xfe\x00\x00", "text/plain")}), 415)
+        assert "path" in _err(post(data={"idea": "a cat"}, files={"voice": ("../../evil.wav", _wav(), "audio/wav")}), 400)["error"]
         # ids and file names
         _err(c.get("/api/stories/no-such-story-123"), 404)
         _err(c.get("/api/stories/..%2F..%2Fetc"), 404)
@@ -72,13 +79,13 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         Image.new("RGB", (720, 1280), (40, 60, 90)).save(png, "PNG")
         r = post(data={"idea": json.dumps(IDEA), "config": json.dumps(FAST)},
                  files=[("script", ("mine.txt", SHORT_SCRIPT.encode(), "text/plain")),
-                        ("voice", ("../../evil.wav", _wav(), "audio/wav")),
+                        ("voice", ("my voice!.wav", _wav(), "audio/wav")),
                         ("images", ("a.png", png.getvalue(), "image/png")), ("images", ("b.png", png.getvalue(), "image/png"))])
         assert r.status_code == 202, r.text
         first = r.json()
         assert first["status"] == "queued" and first["id"].startswith("the-bottle-at-the-door-")
         uploads = c.app.state.queue.uploads_dir(first["id"])
-        assert sorted(p.name for p in uploads.rglob("*") if p.is_file()) == ["001_a.png", "002_b.png", "evil.wav", "script.txt"]
+        assert sorted(p.name for p in uploads.rglob("*") if p.is_file()) == ["001_a.png", "002_b.png", "my_voice_.wav", "script.txt"]
 
         # idempotency: same key and body -> the same story; same key, other body -> 409
         body = {"idea": "A lighthouse keeper finds a bottle", "config": {"voice.provider": "piper"}}
@@ -114,7 +121,10 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         # health, options (no secrets), the page and the API document
         assert c.get("/api/health").json()["queued"] == 2
         opts = c.get("/api/options", headers={}).json()
-        assert {x["name"] for x in opts["providers"]["voice"]["choices"]} == {"piper", "elevenlabs"}
+        from storygen.providers.catalog import REGISTRY
+
+        assert [x["name"] for x in opts["providers"]["voice"]["choices"]] == list(REGISTRY["voice"])
+        assert {x["name"]: x["available"] for x in opts["providers"]["voice"]["choices"]}["piper"] is True
         assert opts["caption_styles"]["choices"] == ["karaoke", "pop", "boxed"]
         assert any(not x["available"] for x in opts["providers"]["writer"]["choices"])  # openai: no key on this server
         assert "api_key" not in json.dumps(opts)
@@ -227,8 +237,23 @@ def test_cancel_stops_the_render_and_its_ffmpeg_within_5_s(tmp_path):
         leftover = ffmpeg_children()
         s = c.get(f"/api/stories/{sid}").json()
         assert s["status"] == "cancelled" and {g["name"]: g["state"] for g in s["stages"]}["captions"] == "done"
-        # it can be re-made: it resumes at the render
-        assert c.post(f"/api/stories/{sid}/rerun", json={"config": FAST}).status_code == 202
-        assert wait_status(c, sid)["status"] == "done"
+        assert (c.app.state.queue.folder(sid) / layout.FINAL).exists() is False
         if leftover:  # TODO(lead): once media/ffmpeg.py kills its child when on_progress raises, make this an assert
             pytest.xfail("run_ffmpeg leaves ffmpeg running when its progress callback raises (cancel)")
+
+
+def test_serve_without_the_studio_extra_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if `pip install storygen` had no [studio] extra
+    r = invoke_cli("serve")
+    assert r.exit_code == 2 and "pip install 'storygen[studio]'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_cli_stays_cheap_to_import():
+    import subprocess
+    import sys
+
+    code = "import sys, storygen.cli; print(sorted(m for m in ('fastapi', 'uvicorn', 'mcp', 'starlette') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

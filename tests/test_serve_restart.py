@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_serve_support import FAST_STORY, free_port
 
 from storygen import layout

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import IDEA, SHORT_SCRIPT
 
 pytest.importorskip("fastapi")

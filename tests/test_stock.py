@@ -3,6 +3,7 @@ speak the services' documented JSON and serve real mp4/jpg files made here."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import subprocess
@@ -12,10 +13,18 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from _stock_server import (
+    StockServer,
+    pexels_photo,
+    pexels_photos,
+    pexels_video,
+    pexels_videos,
+    pixabay_hits,
+    pixabay_photo,
+    pixabay_video,
+)
 from PIL import Image
 
-from _stock_server import (StockServer, pexels_photo, pexels_photos, pexels_video, pexels_videos, pixabay_hits,
-                           pixabay_photo, pixabay_video)
 from storygen.config import load_config
 from storygen.errors import ProviderError, StoryGenError
 from storygen.media.ffmpeg import probe
@@ -355,7 +364,7 @@ def test_loop_crossfades_instead_of_jumping(tmp_path):
     with av.open(str(dst)) as c:
         o = [np.asarray(f.to_image(), dtype=np.float32) for f in c.decode(video=0)]
     jump = np.abs(s[-1] - s[0]).mean()  # what a plain loop would show at its seam
-    steps = [np.abs(b - a).mean() for a, b in zip(o, o[1:])]
+    steps = [np.abs(b - a).mean() for a, b in itertools.pairwise(o)]
     assert max(steps) < 0.6 * jump
 
 

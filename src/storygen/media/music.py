@@ -160,7 +160,7 @@ def make_music_bed(path: Path, duration: float, mood: str, seed: int, library: P
     else:
         try:
             data, bed = _from_library(Path(path), n, mood, seed, root, label)
-        except (OSError, ValueError, RuntimeError) as e:  # soundfile raises LibsndfileError (a RuntimeError)
+        except (OSError, ValueError, sf.SoundFileError) as e:  # unreadable, empty, silent or too short to loop
             warning = (f"The music library at {root} could not be used ({' '.join(str(e).split())}), so the music "
                        f"bed is a synthesized pad. Fix: pip install --force-reinstall {LIBRARY}==0.1.0, or set "
                        "render.music to your own track.")

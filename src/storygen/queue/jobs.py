@@ -6,7 +6,6 @@ except the cancel tokens of the jobs this process is running now.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -74,7 +73,7 @@ class JobQueue:
         self.workers: list[Any] = []
 
     # ------------------------------------------------------------------ life
-    def start(self) -> "JobQueue":
+    def start(self) -> JobQueue:
         from storygen.queue.worker import Worker
         from storygen.workspace import pid_alive
 
@@ -98,7 +97,7 @@ class JobQueue:
             w.join(max(0.1, deadline - time.monotonic()))
         self.workers = []
 
-    def __enter__(self) -> "JobQueue":
+    def __enter__(self) -> JobQueue:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -348,13 +347,3 @@ class JobQueue:
         except StoryBusy as e:
             raise Conflict(e.problem, e.fix) from None
 
-
-def wait_for(queue: JobQueue, job_id: str, timeout: float, poll: float = 0.2) -> dict[str, Any]:
-    """Block until the story is done, failed or cancelled (tests, the MCP server, scripts)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        row = queue.row(job_id)
-        if row["status"] in TERMINAL or time.monotonic() > deadline:
-            return row
-        with contextlib.suppress(Exception):
-            time.sleep(poll)

@@ -54,6 +54,8 @@ def check_upload(kind: str, up: Upload, index: int = 0) -> str:
     """The file name to store ``up`` under; TooLarge or Unsupported with a one-line message."""
     limit = LIMITS[kind]
     label = {"script": "The script", "voice": "The voice file", "images": f"Image {index + 1}"}[kind]
+    if re.search(r"[\\/\x00]|\.\.", up.filename or ""):
+        raise InputError(f"{label}'s name '{(up.filename or '')[:80]}' is a path.", "send the file under its plain name.")
     if len(up.data) > limit:
         raise TooLarge(f"{label} is {len(up.data) / MB:.1f} MB, over the {limit / MB:.1f} MB limit.",
                        "send a smaller file (a shorter voice-over, a compressed JPEG).")

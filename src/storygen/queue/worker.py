@@ -11,14 +11,20 @@ from typing import TYPE_CHECKING, Any
 from storygen import layout
 from storygen.models import StoryIdea
 from storygen.providers import lifecycle
-from storygen.service import CancelToken, Cancelled, StoryRequest, make_story, user_error
+from storygen.service import (
+    Cancelled,
+    CancelToken,
+    StoryRequest,
+    make_story,
+    user_error,
+)
 
 if TYPE_CHECKING:
     from storygen.queue.jobs import JobQueue
 
 
 class Worker(threading.Thread):
-    def __init__(self, queue: "JobQueue", n: int):
+    def __init__(self, queue: JobQueue, n: int):
         super().__init__(name=f"storygen-worker-{n}", daemon=True)
         self.queue = queue
         self.host = lifecycle.ModelHost(f"worker-{n}")  # models load once per worker, shared by its stories

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from storygen.queue import JobQueue
 from storygen.serve.errors import ApiError
@@ -29,3 +30,7 @@ def require_token(request: Request) -> None:
         raise ApiError(401, "This server needs an API token.",
                        "send the header `Authorization: Bearer <STORYGEN_API_TOKEN>`.",
                        headers={"WWW-Authenticate": "Bearer"})
+
+
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -24,7 +24,7 @@ class Settings:
     config_file: Path | None = None  # storygen.toml with the server's defaults for every story
 
     @classmethod
-    def from_env(cls, **kw: object) -> "Settings":
+    def from_env(cls, **kw: object) -> Settings:
         token = os.environ.get("STORYGEN_API_TOKEN") or None
         return cls(token=token, **kw)  # type: ignore[arg-type]
 

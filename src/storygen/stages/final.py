@@ -50,7 +50,8 @@ class FinalStage(Stage):
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.media.fonts import caption_font
-        from storygen.media.music import generate_music_bed
+        from storygen.art.moods import pick_mood
+        from storygen.media.music import make_music_bed
         from storygen.media.render import RenderJob, Segment, render
         from storygen.media.thumbnail import make_thumbnail, pick_strongest
 
@@ -73,10 +74,14 @@ class FinalStage(Stage):
             segments.append(Segment(kind=c["kind"], path=ctx.story.root / c["path"], duration=dur, move=c.get("move", {})))
 
         music = music_source(ctx)
+        music_info: dict = {"source": "user", "file": music.name} if music is not None else {"source": "none"}
+        warnings: list[str] = []
         if music is None and r["music"] == "generated":
-            ctx.progress(0.02, "composing the music bed")
-            music = generate_music_bed(ctx.p(L.MUSIC), total + 1.0, plan.scenes[0].mood if plan.scenes else idea.tone,
-                                       seed=int(ctx.cfg.get("keyframes.seed")))
+            ctx.progress(0.02, "choosing the music")
+            bed = make_music_bed(ctx.p(L.MUSIC), total + 1.0, pick_mood(idea.tone, idea.theme, idea.logline),
+                                 seed=int(ctx.cfg.get("keyframes.seed")))
+            music, music_info = bed.path, bed.record()
+            warnings += [bed.warning] if bed.warning else []
         family, fonts_dir, ttf = caption_font()
         job = RenderJob(
             segments=segments, voice_wav=voice, ass_path=ctx.p(L.CAPTIONS_ASS), fonts_dir=fonts_dir,
@@ -98,7 +103,8 @@ class FinalStage(Stage):
         shutil.rmtree(ctx.p(L.FINAL_TMP), ignore_errors=True)
         return StageResult(self.outputs(ctx), provider="ffmpeg", version=__version__, info={
             "duration": round(result.duration, 3), "render_seconds": round(result.seconds, 2),
-            "loudness": result.loudness, "true_peak": result.true_peak, "passes": result.passes, "frames": result.frames})
+            "loudness": result.loudness, "true_peak": result.true_peak, "passes": result.passes, "frames": result.frames,
+            "music": music_info, **({"warnings": warnings} if warnings else {})})
 
 
 def _providers(ctx: Context) -> dict[str, str]:

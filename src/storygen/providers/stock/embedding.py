@@ -37,7 +37,7 @@ def model_dir() -> Path:
     spec = importlib.util.find_spec("all_minilm_l6_v2")  # found, not imported: its __init__ prints a banner
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"{PACKAGE} is not installed", name="all_minilm_l6_v2")
-    zpath = Path(list(spec.submodule_search_locations)[0]) / "model.zip"
+    zpath = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
     target = _models_root() / f"all-MiniLM-L6-v2-{PACKAGE_VERSION}-{zpath.stat().st_size}"
     if all((target / f).is_file() for f in NEEDED):
         return target
@@ -99,8 +99,7 @@ class Lexical:
         return m / np.maximum(n, 1e-9)
 
 
-_STOP = set("the and with for from into onto over under his her their its this that was were are has have had "
-            "but not you your our out off all one".split())
+_STOP = set(["the", "and", "with", "for", "from", "into", "onto", "over", "under", "his", "her", "their", "its", "this", "that", "was", "were", "are", "has", "have", "had", "but", "not", "you", "your", "our", "out", "off", "all", "one"])
 
 
 def _stem(w: str) -> str:

@@ -279,8 +279,7 @@ class StockHTTP:
                 mode = "wb"
             with open(part, mode) as fh:
                 try:
-                    for chunk in r.iter_bytes(1 << 16):
-                        fh.write(chunk)
+                    fh.writelines(r.iter_bytes(1 << 16))
                 except httpx.TransportError as e:
                     raise _Cut(type(e).__name__) from None
             if total is not None and part.stat().st_size < total:

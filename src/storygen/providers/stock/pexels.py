@@ -23,7 +23,7 @@ class PexelsSource:
 
     def __init__(self, cfg: Config | None):
         key, base = service_settings(cfg, "pexels", "PEXELS_API_KEY", BASE_URL)
-        self.base = base[:-3] if base.endswith("/v1") else base
+        self.base = base.removesuffix("/v1")
         self.http = StockHTTP(service=self.service, key_var="PEXELS_API_KEY", secrets=[key],
                               headers={"Authorization": key})
 

@@ -24,7 +24,7 @@ class PixabaySource:
 
     def __init__(self, cfg: Config | None):
         key, base = service_settings(cfg, "pixabay", "PIXABAY_API_KEY", BASE_URL)
-        self.base = base[:-4] if base.endswith("/api") else base
+        self.base = base.removesuffix("/api")
         self._key = key
         self.http = StockHTTP(service=self.service, key_var="PIXABAY_API_KEY", secrets=[key])
 

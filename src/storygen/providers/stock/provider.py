@@ -22,7 +22,14 @@ from storygen.models import Scene, StyleBible
 from storygen.providers.motion.base import Clip
 from storygen.providers.stock.candidate import Candidate, NoCandidate
 from storygen.providers.stock.embedding import load_embedder
-from storygen.providers.stock.fit import Unusable, check_image, check_video, fit_image, fit_video, frame_at
+from storygen.providers.stock.fit import (
+    Unusable,
+    check_image,
+    check_video,
+    fit_image,
+    fit_video,
+    frame_at,
+)
 from storygen.providers.stock.http import HTTPStatusProblem, StockHTTP
 from storygen.providers.stock.queries import scene_queries
 from storygen.providers.stock.ranking import Memory, Scored, rank, reason

@@ -14,18 +14,7 @@ from storygen.models import Scene
 
 # words that never help a stock search: function words, pronouns, abstract or filler words, common verbs
 _SKIP = set(
-    "a an the and or but so of to in on at for with from by as is was were be been being it its it's this that these "
-    "those i i'm me my mine we our you your he him his she her they them their there here then than when while what "
-    "which who whom whose had has have do did does done not no nor just very into out up down over under again once "
-    "all any each few more most some such only own same can will would could should may might must one two three "
-    "like about after before because if until through during also even still ever never always every something "
-    "nothing everything anything someone anyone everyone thing things way ways time times day days year years "
-    "said says say told tell knew know known think thought felt feel feels seemed seem seems looked look looks "
-    "got get gets went go goes came come comes made make makes took take takes let lets maybe really much many "
-    "back away around ago yet though although whether where why how upon onto toward towards inside outside "
-    "painterly digital illustration cinematic lighting soft volumetric light composition 9:16 4k 8k detailed "
-    "highly photorealistic style render art artstation trending four five six seven eight nine ten twenty thirty "
-    "forty fifty hundred thousand first last next other another".split())
+    ["a", "an", "the", "and", "or", "but", "so", "of", "to", "in", "on", "at", "for", "with", "from", "by", "as", "is", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "i", "i'm", "me", "my", "mine", "we", "our", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "there", "here", "then", "than", "when", "while", "what", "which", "who", "whom", "whose", "had", "has", "have", "do", "did", "does", "done", "not", "no", "nor", "just", "very", "into", "out", "up", "down", "over", "under", "again", "once", "all", "any", "each", "few", "more", "most", "some", "such", "only", "own", "same", "can", "will", "would", "could", "should", "may", "might", "must", "one", "two", "three", "like", "about", "after", "before", "because", "if", "until", "through", "during", "also", "even", "still", "ever", "never", "always", "every", "something", "nothing", "everything", "anything", "someone", "anyone", "everyone", "thing", "things", "way", "ways", "time", "times", "day", "days", "year", "years", "said", "says", "say", "told", "tell", "knew", "know", "known", "think", "thought", "felt", "feel", "feels", "seemed", "seem", "seems", "looked", "look", "looks", "got", "get", "gets", "went", "go", "goes", "came", "come", "comes", "made", "make", "makes", "took", "take", "takes", "let", "lets", "maybe", "really", "much", "many", "back", "away", "around", "ago", "yet", "though", "although", "whether", "where", "why", "how", "upon", "onto", "toward", "towards", "inside", "outside", "painterly", "digital", "illustration", "cinematic", "lighting", "soft", "volumetric", "light", "composition", "9:16", "4k", "8k", "detailed", "highly", "photorealistic", "style", "render", "art", "artstation", "trending", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "first", "last", "next", "other", "another"])
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
@@ -34,8 +23,7 @@ def content_words(text: str) -> list[str]:
     out: list[str] = []
     for w in _WORD.findall(text or ""):
         lw = w.lower().strip("'-")
-        if lw.endswith("'s"):
-            lw = lw[:-2]
+        lw = lw.removesuffix("'s")
         if len(lw) > 2 and lw not in _SKIP and lw not in out:
             out.append(lw)
     return out

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
 from storygen.config import is_secret
-from storygen.queue import JobQueue
-from storygen.serve.deps import get_queue
+from storygen.serve.deps import QueueDep
 
 router = APIRouter()
 
@@ -29,7 +28,7 @@ def _public(obj: Any) -> Any:
 
 @router.get("/api/stories/{story_id}/files/{name}", summary="Download final.mp4 (Range), thumbnail.jpg, "
             "captions.srt|vtt|ass or metadata.json")
-def get_file(story_id: str, name: str, queue: JobQueue = Depends(get_queue)):
+def get_file(story_id: str, name: str, queue: QueueDep):
     path = queue.file(story_id, name)
     if name == "metadata.json":
         return JSONResponse(_public(json.loads(path.read_text(encoding="utf-8"))))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from storygen import __version__
-from storygen.queue import JobQueue
-from storygen.serve.deps import get_queue
+from storygen.serve.deps import QueueDep
 
 router = APIRouter()
 
 
 @router.get("/api/health", summary="Liveness and queue counts")
-def health(queue: JobQueue = Depends(get_queue)) -> dict:
+def health(queue: QueueDep) -> dict:
     counts = queue.counts()
     return {"status": "ok", "version": __version__, "workers": queue.n_workers,
             "alive_workers": sum(w.is_alive() for w in queue.workers),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -16,7 +16,7 @@ from storygen.errors import InputError
 from storygen.queue import FILES, JobQueue, Submission, Upload
 from storygen.queue.store import TERMINAL
 from storygen.queue.uploads import LIMITS, MAX_IMAGES, TooLarge
-from storygen.serve.deps import get_queue, get_settings
+from storygen.serve.deps import QueueDep, SettingsDep
 from storygen.serve.errors import ApiError
 from storygen.serve.settings import Settings
 
@@ -143,8 +143,8 @@ def _json(text: str, what: str) -> Any:
 
 
 @router.post("/api/stories", status_code=202, summary="Queue a new story", openapi_extra=CREATE_SCHEMA)
-async def create_story(request: Request, response: Response, queue: JobQueue = Depends(get_queue),
-                       settings: Settings = Depends(get_settings)) -> dict:
+async def create_story(request: Request, response: Response, queue: QueueDep,
+                       settings: SettingsDep) -> dict:
     sub = await _submission(request, settings)
     row, created = await run_in_threadpool(queue.submit, sub)
     response.headers["Location"] = f"/api/stories/{row['id']}"
@@ -155,22 +155,22 @@ async def create_story(request: Request, response: Response, queue: JobQueue = D
 
 # ---------------------------------------------------------------- read
 @router.get("/api/stories", summary="The stories, newest first")
-def list_stories(limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
-                 queue: JobQueue = Depends(get_queue)) -> dict:
+def list_stories(queue: QueueDep, limit: Annotated[int, Query(ge=1, le=200)] = 20,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> dict:
     rows, total = queue.list(limit, offset)
     nxt = f"/api/stories?limit={limit}&offset={offset + limit}" if offset + limit < total else None
     return {"stories": [view(queue, r) for r in rows], "total": total, "limit": limit, "offset": offset, "next": nxt}
 
 
 @router.get("/api/stories/{story_id}", summary="A story: status, progress, stages, error, files")
-def get_story(story_id: str, queue: JobQueue = Depends(get_queue)) -> dict:
+def get_story(story_id: str, queue: QueueDep) -> dict:
     return view(queue, queue.row(story_id), detail=True)
 
 
 @router.get("/api/stories/{story_id}/events", summary="Server-Sent Events (replay from Last-Event-ID)",
             response_class=StreamingResponse)
-async def story_events(story_id: str, request: Request, last_event_id: int | None = Query(None, ge=0),
-                       queue: JobQueue = Depends(get_queue)) -> StreamingResponse:
+async def story_events(story_id: str, request: Request, queue: QueueDep,
+                       last_event_id: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
     queue.row(story_id)
     header = request.headers.get("last-event-id")
     after = last_event_id or 0
@@ -208,12 +208,12 @@ async def story_events(story_id: str, request: Request, last_event_id: int | Non
 
 # ---------------------------------------------------------------- change
 @router.get("/api/stories/{story_id}/script", summary="The revised script (revised/script.txt)")
-def get_script(story_id: str, queue: JobQueue = Depends(get_queue)) -> dict:
+def get_script(story_id: str, queue: QueueDep) -> dict:
     return {"id": story_id, "script": queue.script(story_id)}
 
 
 @router.put("/api/stories/{story_id}/script", summary="Replace the revised script; then POST .../rerun")
-async def put_script(story_id: str, request: Request, queue: JobQueue = Depends(get_queue)) -> dict:
+async def put_script(story_id: str, request: Request, queue: QueueDep) -> dict:
     raw = (await request.body()).decode("utf-8", "replace")
     if request.headers.get("content-type", "").startswith("text/plain"):
         text: Any = raw
@@ -225,7 +225,7 @@ async def put_script(story_id: str, request: Request, queue: JobQueue = Depends(
 
 
 @router.post("/api/stories/{story_id}/rerun", status_code=202, summary="Re-make from a stage (only what changed runs)")
-async def rerun(story_id: str, request: Request, queue: JobQueue = Depends(get_queue)) -> dict:
+async def rerun(story_id: str, request: Request, queue: QueueDep) -> dict:
     raw = (await request.body()).decode("utf-8", "replace").strip()
     data = _json(raw, "body") if raw else {}
     if not isinstance(data, dict) or set(data) - {"from", "config"}:
@@ -235,7 +235,7 @@ async def rerun(story_id: str, request: Request, queue: JobQueue = Depends(get_q
 
 
 @router.delete("/api/stories/{story_id}", summary="Cancel a queued or running story; ?purge=true also removes it")
-def delete_story(story_id: str, purge: bool = False, queue: JobQueue = Depends(get_queue)) -> dict:
+def delete_story(story_id: str, queue: QueueDep, purge: bool = False) -> dict:
     row = queue.cancel(story_id, purge=purge)
     if row is None:
         return {"id": story_id, "status": "purged"}

@@ -118,7 +118,12 @@ function render(s) {
   const files = s.files || {};
   if (files.video && s.status === "done") {
     const src = files.video + "?v=" + (s.finished || "");
-    if (video.dataset.src !== src) { video.dataset.src = src; const u = withToken(src, video, "src"); if (u) video.src = u; }
+    if (video.dataset.src !== src) {
+      video.dataset.src = src;
+      if (files.thumbnail && !token) video.poster = files.thumbnail + "?v=" + (s.finished || "");
+      const u = withToken(src, video, "src");
+      if (u) video.src = u;
+    }
     video.hidden = false;
   } else {
     video.hidden = true;
