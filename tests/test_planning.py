@@ -108,3 +108,28 @@ def test_the_writer_storyboard_is_asked_again_until_it_validates(tmp_path, monke
     assert len(comps) == 3 and "expected 2 scenes, got 1" in fed_back
     assert out.planner == "writer" and out.style.art_style == "ink wash"
     assert [s.mood for s in out.scenes] == ["eerie", "eerie"] and out.style.characters[0]["name"] == "Elias"
+
+
+def test_scene_prompts_are_phrases_with_the_subject_first_and_no_style():
+    """Before: 'it's, like, i'm, lost, depths, time, ..., painterly digital illustration, ...' (keyword soup, and the
+    style again after the image provider added it)."""
+    from storygen.planning import story_names, visual_phrase
+
+    text = ("Every night for thirty years, Elias climbed the lighthouse stairs. Then one morning, the sea left a green "
+            "bottle at his door. It's, like, I'm lost in the depths of time. He ran to the harbour where Mara waited.")
+    assert story_names(text) == ["Elias", "Mara"]
+    assert visual_phrase("Then one morning, the sea left a green bottle at his door.", ["Elias"]) == \
+        "one morning, the sea left a green bottle at Elias's door"
+    assert visual_phrase("It's, like, I'm lost in the depths of time.", []) == "lost in the depths of time"
+    ws, t = [], 0.5
+    for w in text.split():
+        ws.append(WordTiming(word=w, start=t, end=t + 0.3))
+        t += 0.4
+    plan = plan_scenes(IDEA, ws, t + 1, count=3)
+    style = plan.style.art_style
+    for s in plan.scenes:
+        assert style not in s.prompt and "painterly" not in s.prompt
+        first = s.prompt.split(",")[0]
+        assert len(first.split()) >= 3, s.prompt  # a phrase, not one keyword
+        assert "like" not in s.prompt.split() and "it's" not in s.prompt.lower()
+    assert any("Elias" in s.prompt for s in plan.scenes)  # pronouns resolved to the character

@@ -46,13 +46,56 @@ def _sentence_ends(words: list[WordTiming]) -> list[int]:
     return [i for i, w in enumerate(words) if re.search(r"[.!?…][\"')\]]*$", w.word)]
 
 
-def _keywords(text: str, n: int = 6) -> list[str]:
-    seen: list[str] = []
-    for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text):
-        lw = w.lower()
-        if lw not in _STOP and len(lw) > 2 and lw not in seen:
-            seen.append(lw)
-    return seen[:n]
+_FILLERS = re.compile(r"\b(?:like|just|really|actually|literally|basically|honestly|um+|uh+|you know|i mean|kind of|"
+                      r"sort of|so+|well|okay|ok|anyway|suddenly|then|and then|but|because|it['’]s|i['’]m|there['’]s|it is|i am)\b,?\s*",
+                      re.I)
+_SUBJECT_PRONOUNS = {"he": "{n}", "she": "{n}", "him": "{n}", "her": "{n}'s", "his": "{n}'s", "hers": "{n}'s"}
+_PREPOSITIONS = {"by", "at", "in", "on", "to", "from", "with", "for", "as", "and", "or", "but", "again", "away", "back",
+                 "up", "down", "out", "off", "into", "onto", "over", "under", "near", "beside", "behind", "before", "after"}
+_NOT_NAMES = {"I", "The", "A", "An", "It", "He", "She", "They", "We", "You", "But", "And", "Then", "When", "One", "Every",
+              "Inside", "His", "Her", "There", "This", "That", "What", "Now", "Once", "Mr", "Mrs", "Ms", "Dr"}
+
+
+def story_names(text: str) -> list[str]:
+    """The people the narration names: capitalised words used inside sentences (not only at their start), most
+    mentioned first."""
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", text):
+        name = m.group(1)
+        if name not in _NOT_NAMES:
+            counts[name] = counts.get(name, 0) + 1
+    return sorted(counts, key=lambda n: (-counts[n], text.find(n)))
+
+
+def visual_phrase(text: str, names: list[str], max_words: int = 16) -> str:
+    """The scene's picture as a phrase an image model can use: its most concrete sentence, with fillers and quoted
+    speech taken out and third-person pronouns resolved to the story's main character (not a keyword list)."""
+    from storygen.art.lexicon import read_scene
+
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?…])\s+", text) if s.strip()] or [text]
+
+    def concreteness(sentence: str) -> int:
+        sw = read_scene(sentence)
+        return 2 * len(sw.objects) + len(sw.settings) + (1 if sw.time else 0) + sum(n in sentence for n in names)
+
+    best = max(sentences, key=lambda s: (concreteness(s), -sentences.index(s)))
+    s = re.sub(r"[\"“”].*?[\"“”]", "", best)  # what is said is not what is seen
+    s = _FILLERS.sub("", s)
+    if names:
+        def resolve(m: re.Match[str]) -> str:
+            word, after = m.group(1).lower(), m.group(2)
+            if word == "her" and (not after or after.lower() in _PREPOSITIONS):
+                return names[0] + m.group(0)[len(m.group(1)):]  # "smiled at her by ..." -> object, not possessive
+            return _SUBJECT_PRONOUNS[word].format(n=names[0]) + m.group(0)[len(m.group(1)):]
+
+        s = re.sub(r"\b(he|she|him|her|his|hers)\b(?:\s+(\w+))?", resolve, s, flags=re.I)
+    s = re.sub(r"[^\w'’ ,-]", " ", s)
+    ws = s.split()
+    if len(ws) > max_words:  # cut at a clause boundary where one comes late enough
+        cut = " ".join(ws[:max_words])
+        comma = cut.rfind(",")
+        s = cut[:comma] if comma > len(cut) // 2 else cut
+    return " ".join(s.split()).strip(" ,-")
 
 
 def style_bible(idea: StoryIdea, seed: int) -> StyleBible:
@@ -88,13 +131,16 @@ def plan_scenes(idea: StoryIdea, words: list[WordTiming], total: float, *, min_s
     times = [0.0] + [round((words[i].end + words[i + 1].start) / 2, 3) for i in cuts] + [round(total, 3)]
     style = style_bible(idea, seed)
     story_mood = pick_mood(idea.tone, idea.theme, idea.logline)
-    story_motifs = " ".join(sorted(pick_motifs(" ".join([idea.title, idea.logline]))))
+    story_motifs = sorted(pick_motifs(" ".join([idea.title, idea.logline])))
+    names = story_names(" ".join(w.word for w in words))
     scenes: list[Scene] = []
     for s in range(len(times) - 1):
         text = " ".join(w.word for w in words[bounds_idx[s] + 1 : bounds_idx[s + 1] + 1])
         mood = pick_mood(text, default=story_mood)
-        kws = _keywords(text)
-        prompt = ", ".join([*kws, story_motifs, idea.title.lower(), style.art_style])
+        phrase = visual_phrase(text, names)
+        setting = [m for m in story_motifs if m not in phrase.lower()][:2]
+        # the scene's subject first; the style is stated once, by the image provider (StyleBible.art_style)
+        prompt = ", ".join(p for p in [phrase, *setting] if p) or idea.title
         scenes.append(Scene(
             index=s, text=text, start=times[s], end=times[s + 1], prompt=" ".join(prompt.split()),
             camera=camera_for_text(text, s), mood=mood, palette=palette_for(mood),
@@ -143,7 +189,7 @@ def refine_with_writer(plan: ScenePlan, idea: StoryIdea, writer: Any, *, max_ret
         "characters": [{"name": c.get("name", "?"), "description": c.get("description", ""), "seed": stable_seed(c.get("name"))}
                        for c in vis.characters if isinstance(c, dict)],
     })
-    scenes = [s.model_copy(update={"prompt": f"{v.prompt}, {vis.art_style}", "camera": v.camera, "mood": v.mood.lower()[:30],
+    scenes = [s.model_copy(update={"prompt": v.prompt, "camera": v.camera, "mood": v.mood.lower()[:30],
                                    "palette": palette_for(pick_mood(v.mood, default=s.mood))})
               for s, v in zip(plan.scenes, sorted(vis.scenes, key=lambda v: v.index))]
     return ScenePlan(style=style, scenes=scenes, planner="writer"), completions

@@ -95,6 +95,7 @@ def pick_voice(cfg, language: str):
     from storygen.config import DEFAULTS
     from storygen.errors import InputError
     from storygen.providers.registry import provider_class
+    from storygen.providers.voice.base import FALLBACK_VOICE
     from storygen.text.language import info
 
     name = str(cfg.get("voice.provider"))
@@ -103,10 +104,10 @@ def pick_voice(cfg, language: str):
         return get_provider("voice", cfg), None
     lang = info(language)
     default = name == DEFAULTS["voice"]["provider"] and not str(settings.get("voice") or "").strip()
-    if default and provider_class("voice", cfg, "espeak").speaks(settings, language):
+    if default and provider_class("voice", cfg, FALLBACK_VOICE).speaks(settings, language):
         from storygen.providers.voice.espeak import ROBOTIC
 
-        return get_provider("voice", cfg, "espeak"), (
+        return get_provider("voice", cfg, FALLBACK_VOICE), (
             f"no {lang.name} voice is configured: the narration falls back to espeak-ng. {ROBOTIC}")
     raise InputError(f"The voice '{name}' cannot speak {lang.name} ({language}).",
                      f"configure a voice that does: -c voice.provider=elevenlabs (eleven_multilingual_v2), "

@@ -38,3 +38,8 @@ class Voice(Protocol):
     def synthesize(self, text: str, out_wav: Path, *, narrator_gender: str = "neutral",
                    on_progress: Callable[[float], None] | None = None, language: str = "en") -> Speech:
         ...
+
+
+#: the registered voice that speaks every language (robotic): what a story in a language the default voice cannot
+#: speak falls back to when no voice was chosen
+FALLBACK_VOICE = "espeak"
