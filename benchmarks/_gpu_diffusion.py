@@ -24,6 +24,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from storygen.providers import accel
+
+os.environ.update(accel.inductor_env(os.environ))  # an entry point: compiled kernels go to storygen's cache
+
 Report = Callable[..., None]
 
 # ---------------------------------------------------------------- published configs

@@ -77,7 +77,7 @@ def run(report: Report) -> None:
     import numpy as np
     from PIL import Image
 
-    from storygen.providers.vision.llava_onevision import shrink
+    from storygen.providers.vision.judging import shrink
     from storygen.providers.vision.phi3v_processing import preprocess
 
     device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)

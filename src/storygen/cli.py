@@ -392,8 +392,11 @@ def _root(
 
 def configure_process() -> None:
     """The process environment a front door sets once, at start (library code never writes os.environ)."""
+    from storygen.providers import accel
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.update(accel.inductor_env(os.environ))  # compiled kernels go to storygen's cache, not /tmp
 
 
 def main() -> None:

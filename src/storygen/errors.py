@@ -32,6 +32,15 @@ class ProviderError(StoryGenError):
     exit_code = 3
 
 
+class NothingSuitable(ProviderError):
+    """A provider had nothing usable for one item (a scene with no matching stock clip). The stage falls back to
+    the offline provider for that item and records why; the story goes on. ``record`` says what was tried."""
+
+    def __init__(self, problem: str, fix: str | None = None, *, record: dict | None = None):
+        super().__init__(problem, fix)
+        self.record = record or {}
+
+
 class MediaError(StoryGenError):
     """ffmpeg or audio processing failed."""
 

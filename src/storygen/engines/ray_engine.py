@@ -88,6 +88,13 @@ def segment_request(req: StoryRequest, k: int, stages: list[str]) -> StoryReques
                         until=last, from_stage=from_stage, force=False, wait=req.wait)
 
 
+def worker_env() -> dict[str, str]:
+    """What the cluster's worker processes get in their environment for this job (as `storygen` sets for itself)."""
+    import os
+
+    return {"HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"), "TOKENIZERS_PARALLELISM": "false"}
+
+
 def node_label(ray: Any) -> str:
     """This worker's node: the host name and the first characters of the Ray node id."""
     return f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
@@ -214,7 +221,8 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     from ray.util.queue import Empty, Queue
 
     if not ray.is_initialized():
-        ray.init(address=address or "auto", namespace="storygen", log_to_driver=False, configure_logging=False)
+        ray.init(address=address or "auto", namespace="storygen", log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": worker_env()})
     root = stories_root or (requests[0].out.parent if requests and requests[0].out else Path("stories"))
     check_shared(ray, root)
     n_gpu = gpu_count(ray, gpu_resource)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from storygen.providers.voice.base import Voice
     from storygen.providers.writer.base import Writer
 
-__all__ = ["REGISTRY", "SECTION", "clear_cache", "get_provider", "provider_class", "provider_name"]
+__all__ = ["REGISTRY", "SECTION", "clear_cache", "fallback_provider", "get_provider", "provider_class", "provider_name"]
 
 
 def provider_name(capability: str, cfg: Config) -> str:
@@ -76,6 +76,15 @@ def get_provider(capability: str, cfg: Config, name: str | None = None) -> Any:
     settings = cfg.section(sec)
     key = ("provider", capability, name, repr(sorted((k, repr(v)) for k, v in settings.items())))
     return lifecycle.current().load(key, lambda: provider_class(capability, cfg, name)(settings, cfg))
+
+
+def fallback_provider(capability: str, cfg: Config) -> Any:
+    """The offline default for ``capability`` (what a fresh install uses): a stage's fallback for one item that
+    the configured provider had nothing suitable for."""
+    from storygen.config import DEFAULTS
+
+    sec, key = SECTION[capability]
+    return get_provider(capability, cfg, DEFAULTS[sec][key])  # type: ignore[call-overload]
 
 
 def clear_cache() -> None:

@@ -7,16 +7,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from storygen.errors import ProviderError
+from storygen.errors import NothingSuitable
 
 
-class NoCandidate(ProviderError):
-    """No usable photo or clip for one scene. The stage catches it and draws that scene with the offline look;
-    ``record`` holds the queries and every candidate with its score and why it was not used."""
-
-    def __init__(self, problem: str, fix: str | None = None, *, record: dict[str, Any] | None = None):
-        super().__init__(problem, fix)
-        self.record = record or {}
+class NoCandidate(NothingSuitable):
+    """No usable photo or clip for one scene. The stage catches it (as NothingSuitable) and draws that scene with
+    the offline look; ``record`` holds the queries and every candidate with its score and why it was not used."""
 
 
 @dataclass
