@@ -113,7 +113,7 @@ def test_changing_a_storys_script_needs_force(tmp_path: Path, idea_file: Path, s
 
 
 def test_story_folder_names_for_ideas_in_any_script():
-    from storygen.cli import _slug
+    from storygen.service import slug as _slug
 
     a, b, c = _slug("東京の猫"), _slug("🐱🌙"), _slug("Кот в Москве")
     assert all(x.startswith("story-") for x in (a, b, c)) and len({a, b, c}) == 3

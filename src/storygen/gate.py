@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from storygen.errors import NothingSuitable
 from storygen.models import Scene, Verdict
 
 # problem keyword -> (words to add to the prompt, words to add to the negative prompt)
@@ -96,7 +97,12 @@ def gate_keyframe(
     log: list[dict[str, Any]] = []
     for attempt in range(tries):
         seed = retry_seed(scene.seed, attempt)
-        image = generate(seed, prompt, negative) if with_negative else generate(seed, prompt)
+        try:
+            image = generate(seed, prompt, negative) if with_negative else generate(seed, prompt)
+        except NothingSuitable:
+            if best is None:  # nothing at all: the caller falls back for this scene
+                raise
+            break  # nothing else to try (a stock provider out of candidates): the best so far stands
         verdict: Verdict = judge.judge(image, scene.prompt, others=others)
         passed = verdict.score >= threshold
         log.append({

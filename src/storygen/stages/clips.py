@@ -7,6 +7,8 @@ from pathlib import Path
 
 from storygen import layout as L
 from storygen.models import ScenePlan
+from storygen.errors import NothingSuitable
+from storygen.providers import registry
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult
 from storygen.workspace import read_json, write_json
@@ -31,16 +33,33 @@ class ClipsStage(Stage):
         out_dir = ctx.p(L.CLIPS_DIR)
         out_dir.mkdir(parents=True, exist_ok=True)
         clips = []
+        fell_back: list[int] = []
         judge = get_provider("vision", ctx.cfg)
         v = ctx.cfg.section("vision")
         for i, scene in enumerate(plan.scenes):
             ctx.progress(i / len(plan.scenes), f"scene {i + 1}/{len(plan.scenes)}")
-            clip, verdicts = _animate_gated(motion, judge, ctx.p(L.keyframe(scene.index)), scene, out_dir,
-                                            threshold=float(v["threshold"]), max_tries=int(v["max_tries"]))
-            clips.append({"scene": scene.index, "kind": clip.kind, "path": _rel(clip.path, ctx.story.root),
-                          "duration": round(clip.duration, 4), "move": clip.move, "verdicts": verdicts})
+            keyframe = ctx.p(L.keyframe(scene.index))
+            try:
+                clip, verdicts = _animate_gated(motion, judge, keyframe, scene, out_dir,
+                                                threshold=float(v["threshold"]), max_tries=int(v["max_tries"]))
+                choice = clip.info or None
+            except NothingSuitable as e:  # nothing suitable for this scene: the offline move over its keyframe
+                offline = registry.fallback_provider("motion", ctx.cfg)
+                clip, verdicts = _animate_gated(offline, judge, keyframe, scene, out_dir,
+                                                threshold=float(v["threshold"]), max_tries=int(v["max_tries"]))
+                choice = {"fallback": offline.name, "why": e.problem, "tried": e.record}
+                fell_back.append(scene.index)
+            entry = {"scene": scene.index, "kind": clip.kind, "path": _rel(clip.path, ctx.story.root),
+                     "duration": round(clip.duration, 4), "move": clip.move, "verdicts": verdicts}
+            if choice:
+                entry["choice"] = choice
+            clips.append(entry)
         write_json(ctx.p(L.CLIPS), {"provider": motion.name, "clips": clips})
-        return StageResult(self.outputs(ctx), provider=motion.name, version=motion.version, info={"clips": len(clips)})
+        info: dict = {"clips": len(clips)}
+        if fell_back:
+            info["warnings"] = [f"{len(fell_back)} scene(s) had no suitable {motion.name} clip and move over their "
+                                f"keyframe instead: scenes {', '.join(map(str, fell_back))}"]
+        return StageResult(self.outputs(ctx), provider=motion.name, version=motion.version, info=info)
 
 
 def _animate_gated(motion, judge, keyframe: Path, scene, out_dir: Path, *, threshold: float, max_tries: int):
@@ -56,7 +75,10 @@ def _animate_gated(motion, judge, keyframe: Path, scene, out_dir: Path, *, thres
     for attempt in range(max(1, max_tries)):
         if attempt:
             scene = scene.model_copy(update={"seed": retry_seed(scene.seed, attempt)})
-            clip = motion.animate(keyframe, scene, out_dir)
+            try:
+                clip = motion.animate(keyframe, scene, out_dir)
+            except NothingSuitable:  # no other candidate to try: the best so far stands
+                break
         verdict = judge.judge(middle_frame(clip.path), scene.prompt)
         log.append({"seed": scene.seed, **verdict.model_dump()})
         if best is None or verdict.score > best[0]:

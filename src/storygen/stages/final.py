@@ -94,8 +94,7 @@ class FinalStage(Stage):
         # that is not silent) before it renames it to final.mp4: a wrong video never replaces a good one
         result = render(job, on_progress=lambda f: ctx.progress(0.05 + 0.9 * f, "rendering"))
 
-        keyframes = [ctx.p(L.keyframe(s.index)) for s in plan.scenes]
-        make_thumbnail(pick_strongest(keyframes), idea.title, ctx.p(L.THUMBNAIL), font_path=ttf,
+        make_thumbnail(pick_strongest(_shown_pictures(ctx, plan, clips)), idea.title, ctx.p(L.THUMBNAIL), font_path=ttf,
                        width=int(r["width"]), height=int(r["height"]))
         for top, src in L.CAPTION_COPIES.items():
             write_bytes(ctx.p(top), ctx.p(src).read_bytes())
@@ -107,6 +106,38 @@ class FinalStage(Stage):
             "music": music_info, **({"warnings": warnings} if warnings else {})})
 
 
+def _shown_pictures(ctx: Context, plan: ScenePlan, clips: list[dict]) -> list[Path]:
+    """One picture per scene as the video shows it: the middle frame of a video clip, else the keyframe (the
+    thumbnail is chosen among these, so it shows the footage or images actually used)."""
+    from storygen.gate import middle_frame
+
+    out: list[Path] = []
+    for scene, clip in zip(plan.scenes, clips):
+        if clip.get("kind") == "video":
+            frame = ctx.p(L.FINAL_TMP) / f"shown_{scene.index:02d}.png"
+            frame.parent.mkdir(parents=True, exist_ok=True)
+            middle_frame(ctx.story.root / clip["path"]).save(frame)
+            out.append(frame)
+        else:
+            out.append(ctx.p(L.keyframe(scene.index)))
+    return out
+
+
+def credits(ctx: Context) -> list[dict]:
+    """Who made the photos and clips the video shows (stock providers ask for it), one entry per item, in scene
+    order: a scene's clip when it is a video, else its keyframe."""
+    index_path, clips_path = ctx.p(L.KEYFRAME_INDEX), ctx.p(L.CLIPS)
+    index = read_json(index_path) if index_path.exists() else {}
+    clips = read_json(clips_path)["clips"] if clips_path.exists() else []
+    out: list[dict] = []
+    for clip in clips:
+        shown = clip if clip.get("kind") == "video" else index.get(Path(L.keyframe(clip["scene"])).name, {})
+        a = (shown.get("choice") or {}).get("attribution")
+        if a and a not in out:
+            out.append(a)
+    return out
+
+
 def _providers(ctx: Context) -> dict[str, str]:
     manifest = ctx.story.load_manifest().get("stages", {})
     return {k: v.get("provider", "") for k, v in manifest.items() if k != "final"}
@@ -116,10 +147,13 @@ def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
     tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone)]
     tags += ["#shorts", "#storytime", "#story"]
     tags = list(dict.fromkeys(t for t in tags if len(t) > 1))
+    made_by = credits(ctx)
+    credit_line = ("\n\nCredits: " + "; ".join(a.get("credit") or a.get("author", "") for a in made_by)) if made_by else ""
     return {
         "title": idea.title,
         "language": idea.language,
-        "description": f"{idea.logline}\n\n{' '.join(tags)}",
+        "description": f"{idea.logline}\n\n{' '.join(tags)}{credit_line}",
+        "credits": made_by,
         "hashtags": tags,
         "duration": round(duration, 3),
         "resolution": f"{ctx.cfg.get('render.width')}x{ctx.cfg.get('render.height')}",

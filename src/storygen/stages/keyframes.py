@@ -11,6 +11,8 @@ from PIL import Image, ImageOps
 from storygen import layout as L
 from storygen.inputs import USER_IMAGES_DIR, user_images
 from storygen.models import ScenePlan
+from storygen.errors import NothingSuitable
+from storygen.providers import registry
 from storygen.providers.registry import get_provider
 from storygen.stages.base import Context, Stage, StageResult
 from storygen.workspace import atomic_path, hash_file, hash_obj, read_json, write_json
@@ -39,8 +41,6 @@ class KeyframesStage(Stage):
         return [ctx.p(L.keyframe(s.index)) for s in plan.scenes] + [ctx.p(L.VERDICTS)]
 
     def run(self, ctx: Context) -> StageResult:
-        from storygen.gate import gate_keyframe
-
         plan = ScenePlan.model_validate(read_json(ctx.p(L.SCENES)))
         given = user_images(ctx.story)
         judge = get_provider("vision", ctx.cfg)
@@ -51,6 +51,7 @@ class KeyframesStage(Stage):
         verdicts: dict = {}
         accepted: list[Image.Image] = []
         gen = None if given else get_provider("images", ctx.cfg)
+        choices: dict = {}  # scene file -> what the provider chose and why (stock photos: scores, attribution)
         n = len(plan.scenes)
         for i, scene in enumerate(plan.scenes):
             out = ctx.p(L.keyframe(scene.index))
@@ -63,6 +64,8 @@ class KeyframesStage(Stage):
             cached = index.get(out.name)
             if cached and cached.get("key") == key and out.exists() and hash_file(out) == cached.get("sha"):
                 verdicts[out.name] = cached.get("verdicts", [])
+                if cached.get("choice"):
+                    choices[out.name] = cached["choice"]
                 with Image.open(out) as im:
                     accepted.append(im.convert("RGB").copy())
                 ctx.progress((i + 1) / n, f"scene {i + 1}/{n} (kept)")
@@ -74,22 +77,47 @@ class KeyframesStage(Stage):
                 verdict = judge.judge(img, scene.prompt, others=accepted)
                 log = [{"seed": None, "prompt": scene.prompt, **verdict.model_dump()}]
             else:
-                make = _maker(gen, scene, plan, k)
-                img, log = gate_keyframe(make, judge, scene, threshold=float(v["threshold"]), max_tries=int(v["max_tries"]),
-                                         others=accepted)
+                img, log, choice = _gated(ctx, gen, scene, plan, k, v, judge, accepted)
+                if choice:
+                    choices[out.name] = choice
             with atomic_path(out) as tmp:
                 img.save(tmp, format="PNG", compress_level=1)
             accepted.append(img)
             verdicts[out.name] = log
-            index[out.name] = {"key": key, "sha": hash_file(out), "verdicts": log}
+            index[out.name] = {"key": key, "sha": hash_file(out), "verdicts": log, "choice": choices.get(out.name)}
             write_json(index_path, index)
         write_json(ctx.p(L.VERDICTS), verdicts)
+        info: dict = {"judge": judge.name, "scenes": n}
+        if choices:
+            info["choices"] = choices
+            fell_back = sorted(f for f, c in choices.items() if c.get("fallback"))
+            if fell_back:
+                info["warnings"] = [f"{len(fell_back)} scene(s) had no suitable {gen.name} picture and were drawn offline: "
+                                    + ", ".join(fell_back)]
         return StageResult(self.outputs(ctx), provider="folder" if given else gen.name,
-                           version="" if given else gen.version, info={"judge": judge.name, "scenes": n})
+                           version="" if given else gen.version, info=info)
 
 
-def _maker(gen, scene, plan: ScenePlan, k: dict):
-    """generate(seed, prompt, negative) for the quality gate, at the provider's size, fitted to 1080x1920."""
+def _gated(ctx: Context, gen, scene, plan: ScenePlan, k: dict, v: dict, judge, accepted: list):
+    """One scene's keyframe through the quality gate: (image, verdict log, choice record or None). A scene the
+    provider has nothing suitable for is drawn by the offline default, and the record says why."""
+    from storygen.gate import gate_keyframe
+
+    records: dict[int, dict] = {}
+    try:
+        img, log = gate_keyframe(_maker(gen, scene, plan, k, records), judge, scene, threshold=float(v["threshold"]),
+                                 max_tries=int(v["max_tries"]), others=accepted)
+        return img, log, records.get(id(img))
+    except NothingSuitable as e:
+        offline = registry.fallback_provider("images", ctx.cfg)
+        img, log = gate_keyframe(_maker(offline, scene, plan, k, records), judge, scene, threshold=float(v["threshold"]),
+                                 max_tries=int(v["max_tries"]), others=accepted)
+        return img, log, {"fallback": offline.name, "why": e.problem, "tried": e.record}
+
+
+def _maker(gen, scene, plan: ScenePlan, k: dict, records: dict[int, dict]):
+    """generate(seed, prompt, negative) for the quality gate, at the provider's size, fitted to 1080x1920. What a
+    provider says it chose (``image.info["storygen_choice"]``) is kept in ``records`` by the fitted image's id."""
     native = gen.draws_at_output_size
 
     def make(seed: int, prompt: str, negative: str | None = None) -> Image.Image:
@@ -99,6 +127,10 @@ def _maker(gen, scene, plan: ScenePlan, k: dict):
         sc = scene.model_copy(update=update)
         im = gen.generate(sc, plan.style, width=OUT_W if native else int(k["width"]),
                           height=OUT_H if native else int(k["height"]), seed=seed)
-        return ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
+        choice = im.info.get("storygen_choice")
+        fitted = ImageOps.fit(im.convert("RGB"), (OUT_W, OUT_H), Image.Resampling.LANCZOS)
+        if choice:
+            records[id(fitted)] = choice
+        return fitted
 
     return make

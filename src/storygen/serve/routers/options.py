@@ -73,6 +73,19 @@ def voice_options() -> dict[str, list[dict]]:
             "elevenlabs": [{"name": v, "label": k, "available": True} for k, v in DEFAULT_VOICES.items()]}
 
 
+def language_options() -> dict:
+    """The story languages, when this build has the ``story.language`` key (else none to choose)."""
+    if "language" not in DEFAULTS.get("story", {}):
+        return {"key": None, "choices": []}
+    try:
+        from storygen.text.language import LANGUAGES
+    except ImportError:
+        return {"key": None, "choices": []}
+    return {"key": "story.language", "default": DEFAULTS["story"]["language"],
+            "choices": [{"name": "", "label": "auto (from the idea)", "available": True}]
+            + [{"name": code, "label": f"{lang.native} ({code})", "available": True} for code, lang in LANGUAGES.items()]}
+
+
 @router.get("/api/options", summary="Providers, voices, caption styles and music, with what is missing here")
 def options() -> dict:
     from storygen.media.music import LIBRARY_MOODS
@@ -93,6 +106,6 @@ def options() -> dict:
                                "why": None if library else "the music library is not installed: a synthesized pad"},
                               {"name": "none", "available": True, "why": None}],
                   "moods": list(LIBRARY_MOODS), "library": library},
-        "languages": {"key": None, "choices": [{"name": "en", "available": True}]},
+        "languages": language_options(),
         "stages": [{"name": s, "label": layout.LABELS[s]} for s in layout.STAGES],
     }
