@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHORT_SCRIPT, events, run_cli
+from conftest import SHORT_SCRIPT, events, invoke_cli
 from storygen.media.ffmpeg import probe
 from storygen.workspace import STAGES, TOP_LEVEL, read_json
 
@@ -38,7 +38,7 @@ def made(tmp_path_factory) -> Path:
     (base / "idea.json").write_text(json.dumps(__import__("conftest").IDEA))
     (base / "script.txt").write_text(SHORT_SCRIPT)
     out = base / "story"
-    r = run_cli("make", "--idea-file", str(base / "idea.json"), "--script", str(base / "script.txt"), "-o", str(out), "--json")
+    r = invoke_cli("make", "--idea-file", str(base / "idea.json"), "--script", str(base / "script.txt"), "-o", str(out), "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     return out
 
@@ -122,7 +122,7 @@ def test_metadata_has_no_secrets(made: Path):
 
 def test_second_run_runs_nothing(made: Path):
     t0 = time.perf_counter()
-    r = run_cli("make", "-o", str(made), "--json")
+    r = invoke_cli("make", "-o", str(made), "--json")
     took = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
     ev = events(r.stdout)
@@ -134,7 +134,7 @@ def test_second_run_runs_nothing(made: Path):
 def test_hand_edit_reruns_only_downstream(made: Path):
     p = made / "revised" / "script.txt"
     p.write_text(p.read_text().replace("Elias", "Tobias"))
-    r = run_cli("make", "-o", str(made), "--json", "--until", "captions")
+    r = invoke_cli("make", "-o", str(made), "--json", "--until", "captions")
     assert r.returncode == 0, r.stderr
     ran = [e["stage"] for e in events(r.stdout) if e["event"] == "start"]
     assert ran == ["voice", "captions"]
@@ -143,7 +143,7 @@ def test_hand_edit_reruns_only_downstream(made: Path):
 
     words = [w.word for w in read_words_json(made / "captions" / "words.json")]
     assert any(w.startswith("Tobias") for w in words)
-    st = run_cli("status", str(made), "--json")
+    st = invoke_cli("status", str(made), "--json")
     states = {s["stage"]: s["state"] for s in json.loads(st.stdout)}
     assert states["revised"] == "edited" and states["voice"] == "done" and states["scenes"] == "stale"
 
@@ -161,7 +161,7 @@ def test_killed_render_recovers(tmp_path: Path, idea_file: Path, script_file: Pa
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "final.mp4").exists() or probe(out / "final.mp4").duration > 0
-    r = run_cli("make", "-o", str(out), "--json")
+    r = invoke_cli("make", "-o", str(out), "--json")
     assert r.returncode == 0, r.stderr
     ran = [e["stage"] for e in events(r.stdout) if e["event"] == "start"]
     assert ran == ["final"]
@@ -209,7 +209,7 @@ def test_user_voice_and_images(tmp_path: Path, idea_file: Path, script_file: Pat
     for i, colour in enumerate(["#aa3322", "#2255aa", "#22aa55"]):
         Image.new("RGB", (720, 1280), colour).save(imgs / f"{i:02d}.png")
     out = tmp_path / "story"
-    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(mp3),
+    r = invoke_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "--voice", str(mp3),
                 "--images", str(imgs), "-o", str(out), "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     man = read_json(out / "manifest.json")["stages"]

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from _chat_server import ChatServer, chat_body
-from conftest import events, run_cli
+from conftest import events, invoke_cli
 from storygen.media.ffmpeg import probe
 from storygen.workspace import read_json
 
@@ -41,7 +41,7 @@ def test_cloud_writer_drives_every_writing_stage(tmp_path: Path):
     out = tmp_path / "story"
     with ChatServer() as server:
         server.default = _reply
-        r = run_cli("make", "A radio operator hears a voice from the future", "-o", str(out), "--json",
+        r = invoke_cli("make", "A radio operator hears a voice from the future", "-o", str(out), "--json",
                     "-c", "writer.provider=openai", "-c", f"writer.base_url={server.base_url}",
                     "-c", "script.target_words=120", "-c", "script.min_words=100", "-c", "script.max_words=140",
                     env={"OPENAI_API_KEY": KEY})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import invoke_cli
 from storygen.media.ffmpeg import probe
 from storygen.workspace import read_json
 from visual_fixtures import tiny_ltx, tiny_sdxl  # noqa: F401 - session fixtures
@@ -13,7 +13,7 @@ from visual_fixtures import tiny_ltx, tiny_sdxl  # noqa: F401 - session fixtures
 
 def test_sdxl_keyframes_and_ltx_clips_reach_the_final_cut(tmp_path: Path, tiny_sdxl, tiny_ltx, idea_file, script_file):
     out = tmp_path / "story"
-    r = run_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--json",
+    r = invoke_cli("make", "--idea-file", str(idea_file), "--script", str(script_file), "-o", str(out), "--json",
                 "-c", "keyframes.provider=sdxl", "-c", f"keyframes.model={tiny_sdxl}", "-c", "keyframes.steps=2",
                 "-c", "keyframes.width=64", "-c", "keyframes.height=112", "-c", "keyframes.device=cpu",
                 "-c", "clips.provider=ltx", "-c", f"clips.model={tiny_ltx}", "-c", "clips.steps=1", "-c", "clips.frames=9",

@@ -128,6 +128,8 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         assert opts["caption_styles"]["choices"] == ["karaoke", "pop", "boxed"]
         assert any(not x["available"] for x in opts["providers"]["writer"]["choices"])  # openai: no key on this server
         assert "api_key" not in json.dumps(opts)
+        if opts["languages"]["key"]:
+            assert {"", "en"} <= {x["name"] for x in opts["languages"]["choices"]}
         assert "/api/stories/{story_id}/events" in c.get("/openapi.json").json()["paths"]
         assert c.get("/docs").status_code == 200
         assert '<form id="new-story">' in c.get("/").text

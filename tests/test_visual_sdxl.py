@@ -214,3 +214,54 @@ def test_sdxl_on_cuda_fp16(tiny_sdxl):
     assert img.size == (72, 128)
     pipe, _ = gen._load()
     assert pipe.unet.dtype == torch.float16
+
+
+def _real_clip_tokenizer(tmp_path):
+    """CLIP's own BPE vocabulary (open_clip ships it as bpe_simple_vocab_16e6.txt.gz), as the tokenizer SDXL uses."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from transformers import CLIPTokenizer
+
+    from visual_fixtures import _bytes_to_unicode
+
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None:
+        pytest.skip("open_clip_torch (requirements-nodeps.txt) is not installed")
+    bpe = Path(spec.origin).parent / "bpe_simple_vocab_16e6.txt.gz"
+    merges = gzip.open(bpe).read().decode("utf-8").split("\n")[1: 49152 - 256 - 2 + 1]
+    chars = _bytes_to_unicode()
+    vocab = [*chars, *(c + "</w>" for c in chars), *("".join(m.split()) for m in merges), "<|startoftext|>",
+             "<|endoftext|>"]
+    (tmp_path / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges))
+    return CLIPTokenizer(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt"), model_max_length=77)
+
+
+def test_long_prompts_fit_clips_77_tokens_with_characters_and_palette_kept(tmp_path):
+    from storygen.providers.images.sdxl import clip_token_counter
+
+    tok = _real_clip_tokenizer(tmp_path)
+    assert tok.tokenize("lighthouse")[:1] == ["lighthouse</w>"]  # the real vocabulary: whole words, not letters
+    count = clip_token_counter(tok)
+    style = StyleBible(art_style="painterly digital illustration, cinematic lighting, soft volumetric light, "
+                                 "9:16 composition, highly detailed, muted film grain, dramatic rim light",
+                       palette=["#1b2a49", "#e09f7d", "#6d5a72"],
+                       characters=[Character(name="Elias", description="an old lighthouse keeper with a white beard"),
+                                   Character(name="Mara", description="a girl in a yellow raincoat")])
+    scene = Scene(index=0, text="Elias and Mara watch the sea.", start=0, end=4, seed=1,
+                  prompt="one stormy morning Elias and Mara stand at the top of the spiral lighthouse stairs watching "
+                         "a green bottle wash up on the rocks below the harbour wall")
+    loose = build_prompt(scene, style)
+    assert count(loose) > 77  # as built before: CLIP would cut the characters and the palette off the end
+    fitted = build_prompt(scene, style, count, 77)
+    assert count(fitted) <= 77
+    seen = tok.decode(tok(fitted, truncation=True, max_length=77)["input_ids"], skip_special_tokens=True)
+    for words in ("elias : an old lighthouse keeper", "mara : a girl in a yellow raincoat", "colour palette of",
+                  "one stormy morning elias and mara stand"):
+        assert words in seen, (words, seen)
+    assert fitted.count("painterly") <= 1
+    # a plan made before the style was stated once (style appended to the scene prompt) does not get it twice
+    old = scene.model_copy(update={"prompt": f"a bottle on the rocks, {style.art_style}"})
+    assert build_prompt(old, style).count("painterly digital illustration") == 1

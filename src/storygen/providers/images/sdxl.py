@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -48,27 +49,53 @@ def colour_name(hex_code: str) -> str:
     return min(_COLOUR_NAMES, key=lambda n: sum((a - b) ** 2 for a, b in zip(_COLOUR_NAMES[n], rgb)))
 
 
-def build_prompt(scene: Scene, style: StyleBible) -> str:
-    """Scene prompt + art style + palette words + the description of every character the scene mentions."""
+#: CLIP's context (77 token positions, two of them the start and end markers): what an SDXL text encoder reads
+CLIP_TOKENS = 77
+
+
+def build_prompt(scene: Scene, style: StyleBible, count_tokens: Callable[[str], int] | None = None,
+                 budget: int = CLIP_TOKENS) -> str:
+    """The scene's subject first, then the characters it mentions, its palette, and the art style, stated once.
+
+    With ``count_tokens`` (the text encoder's tokenizer, start and end markers included), the prompt is fitted to
+    ``budget`` tokens: CLIP truncates at 77 and would cut the end off (palette and characters, when a scene's prompt
+    and the style are long). Fitting drops the style's trailing words first, then the subject's tail (never its first
+    eight words), so the characters and the palette always reach the encoder."""
     if not scene.prompt or not scene.prompt.strip():
         raise InputError(f"Scene {scene.index} has an empty visual prompt.",
                          "edit scenes/scenes.json to give it a prompt, or re-run the scenes stage")
-    parts = [scene.prompt.strip().rstrip(".,")]
-    if style.art_style:
-        parts.append(style.art_style.strip())
+    subject = scene.prompt.strip().rstrip(".,")
+    style_words = (style.art_style or "").strip()
+    if style_words and subject.lower().endswith(style_words.lower()):  # plans made before the style was stated once
+        subject = subject[: -len(style_words)].rstrip(" ,")
     palette = scene.palette or style.palette
-    words: list[str] = []
+    colours: list[str] = []
     for c in palette:
         w = colour_name(c)
-        if w and w not in words:
-            words.append(w)
-    if words:
-        parts.append("colour palette of " + ", ".join(words[:5]))
+        if w and w not in colours:
+            colours.append(w)
     haystack = f"{scene.prompt} {scene.text}".lower()
-    for ch in style.characters:
-        if ch.name and ch.name.lower() in haystack:
-            parts.append(f"{ch.name}: {ch.description}")
-    return ", ".join(p for p in parts if p)
+    people = [f"{ch.name}: {ch.description}" for ch in style.characters if ch.name and ch.name.lower() in haystack]
+    tail = [*people, ("colour palette of " + ", ".join(colours[:5])) if colours else ""]
+
+    def join(subj: str, sty: str) -> str:
+        return ", ".join(p for p in [subj, *tail, sty] if p)
+
+    prompt = join(subject, style_words)
+    if count_tokens is None or count_tokens(prompt) <= budget:
+        return prompt
+    sty = style_words.split()
+    while sty and count_tokens(join(subject, " ".join(sty))) > budget:
+        sty.pop()
+    words = subject.split()
+    while len(words) > 8 and count_tokens(join(" ".join(words), " ".join(sty))) > budget:
+        words.pop()
+    return join(" ".join(words).rstrip(","), " ".join(sty).rstrip(","))
+
+
+def clip_token_counter(tokenizer: Any) -> Callable[[str], int]:
+    """Tokens a CLIP tokenizer makes of a text, start and end markers included (no truncation)."""
+    return lambda text: len(tokenizer(text, truncation=False)["input_ids"])
 
 
 class SDXLImages:
@@ -181,7 +208,9 @@ class SDXLImages:
     def generate(self, scene: Scene, style: StyleBible, *, width: int, height: int, seed: int) -> Image.Image:
         if width < 1 or height < 1:
             raise InputError(f"Keyframe size {width}x{height} is not valid.", "ask for a positive width and height")
-        prompt = build_prompt(scene, style)
+        pipe, _ = self._load()
+        # what the pipeline's text encoders read: it truncates the tokens past the tokenizer's length
+        prompt = build_prompt(scene, style, clip_token_counter(pipe.tokenizer), int(pipe.tokenizer.model_max_length))
         negative = (scene.negative_prompt or "").strip() or None
         return self.generate_prompt(prompt, negative, width=width, height=height, seed=seed)
 
