@@ -181,6 +181,62 @@ def build_svd(folder: Path) -> Path:
     return folder
 
 
+# ------------------------------------------------------------------ FLUX.1
+def build_flux(folder: Path) -> Path:
+    """A tiny FLUX.1-schnell: FluxTransformer2DModel (no guidance embedding, like schnell), CLIP + T5 text
+    encoders, a one-block AutoencoderKL with FLUX's shift/scale, FlowMatchEulerDiscreteScheduler."""
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    transformer = FluxTransformer2DModel(patch_size=1, in_channels=4, num_layers=1, num_single_layers=1,
+                                         attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                                         pooled_projection_dim=32, axes_dims_rope=[4, 4, 8], guidance_embeds=False)
+    te = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37,
+                                      layer_norm_eps=1e-5, num_attention_heads=4, num_hidden_layers=2, pad_token_id=1,
+                                      vocab_size=1000, hidden_act="gelu", projection_dim=32))
+    te2 = T5EncoderModel(T5Config(vocab_size=64, d_model=32, d_kv=8, num_heads=4, num_layers=1, d_ff=37,
+                                  pad_token_id=0, eos_token_id=1))
+    vae = AutoencoderKL(sample_size=32, in_channels=3, out_channels=3, block_out_channels=(4,), layers_per_block=1,
+                        latent_channels=1, norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False,
+                        shift_factor=0.0609, scaling_factor=1.5035)
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=1.0, use_dynamic_shifting=False)  # schnell's scheduler config
+    pipe = FluxPipeline(scheduler=scheduler, vae=vae, text_encoder=te, tokenizer=tiny_clip_tokenizer(),
+                        text_encoder_2=te2, tokenizer_2=tiny_t5_tokenizer(), transformer=transformer)
+    pipe.save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ Wan2.1 image-to-video
+def build_wan(folder: Path) -> Path:
+    """A tiny Wan2.1 I2V: WanTransformer3DModel with an image projection, the causal AutoencoderKLWan, a UMT5
+    text encoder, a CLIPVisionModel image encoder and the UniPC flow scheduler that Wan-AI's folders ship."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel, UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    transformer = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                        in_channels=36, out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32,
+                                        num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                                        rope_max_seq_len=32, image_dim=4)
+    te = UMT5EncoderModel(UMT5Config(vocab_size=64, d_model=32, d_kv=8, num_heads=4, num_layers=1, d_ff=37,
+                                     pad_token_id=0, eos_token_id=1))
+    image_encoder = CLIPVisionModel(CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
+                                                     num_attention_heads=2, image_size=32, intermediate_size=16,
+                                                     patch_size=4))
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0,
+                                        num_train_timesteps=1000)
+    pipe = WanImageToVideoPipeline(tokenizer=tiny_t5_tokenizer(), text_encoder=te, vae=vae, scheduler=scheduler,
+                                   image_processor=CLIPImageProcessor(crop_size=32, size=32),
+                                   image_encoder=image_encoder, transformer=transformer)
+    pipe.save_pretrained(folder)
+    return folder
+
+
 # ------------------------------------------------------------------ session fixtures
 @pytest.fixture(scope="session")
 def tiny_sdxl(tmp_path_factory) -> Path:
@@ -200,6 +256,16 @@ def tiny_ltx(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_svd(tmp_path_factory) -> Path:
     return build_svd(tmp_path_factory.mktemp("tiny-svd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_flux(tmp_path_factory) -> Path:
+    return build_flux(tmp_path_factory.mktemp("tiny-flux"))
+
+
+@pytest.fixture(scope="session")
+def tiny_wan(tmp_path_factory) -> Path:
+    return build_wan(tmp_path_factory.mktemp("tiny-wan"))
 
 
 # ------------------------------------------------------------------ LLaVA-OneVision

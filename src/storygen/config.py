@@ -111,6 +111,7 @@ DEFAULTS: dict[str, Any] = {
         "compile": "off",  # ltx: torch.compile the transformer (off | on | auto = on with CUDA)
         "compile_mode": "default",
         "guidance_cutoff": 1.0,  # ltx: classifier-free guidance for this share of the steps
+        "flow_shift": 0.0,  # wan: the flow-matching scheduler's shift (3 for 480p, 5 for 720p); 0 = the model's own
     },
     "pexels": {"api_key": "", "base_url": ""},  # PEXELS_API_KEY; base_url "" = https://api.pexels.com
     "pixabay": {"api_key": "", "base_url": ""},  # PIXABAY_API_KEY; base_url "" = https://pixabay.com

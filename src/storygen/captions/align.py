@@ -128,8 +128,96 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
     return make_monotonic(out)
 
 
+# ---------------------------------------------------------------- speech onsets after pauses
+_PAUSE_PUNCT = tuple(".,;:!?…—–)\"”»」』。、，！？；：")
+
+
+def silent_runs(x: np.ndarray, sr: int, *, step: float = 0.005, floor_db: float = 35.0,
+                min_len: float = 0.04) -> np.ndarray:
+    """(start, end) seconds of every silence of at least ``min_len``: 5 ms frames more than ``floor_db``
+    below the loudest frames (95th percentile; -65 dB at least), smoothed over 15 ms."""
+    hop = max(1, int(step * sr))
+    nfr = x.size // hop
+    if nfr < 4:
+        return np.zeros((0, 2))
+    fr = x[: nfr * hop].reshape(nfr, hop).astype(np.float64)
+    db = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-12)
+    db = np.convolve(db, np.ones(3) / 3, mode="same")
+    silent = db < max(float(np.percentile(db, 95)) - floor_db, -65.0)
+    d = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    keep = (b - a) * step >= min_len
+    keep |= a == 0  # leading silence, however short
+    return np.stack([a[keep], b[keep]], axis=1) * step
+
+
+def after_pause(words: list[str], ref_starts: np.ndarray | None = None, ref_ends: np.ndarray | None = None,
+                *, gap: float = 0.05) -> np.ndarray:
+    """Which words are likely to follow a pause: the first word, a word after punctuation, and a word the
+    reference reading (when given) starts more than ``gap`` seconds after the previous word ended."""
+    out = np.zeros(len(words), bool)
+    if not words:
+        return out
+    out[0] = True
+    for k in range(1, len(words)):
+        out[k] = words[k - 1].rstrip().endswith(_PAUSE_PUNCT)
+        if ref_starts is not None and ref_ends is not None:
+            out[k] |= bool(ref_starts[k] - ref_ends[k - 1] > gap)
+    return out
+
+
+def snap_to_onsets(words: list[WordTiming], x: np.ndarray, sr: int, pause_before: np.ndarray, *,
+                   window: float = 0.35, min_pause: float = 0.1) -> list[WordTiming]:
+    """Word starts moved onto the speech onset that ends a pause (the failure of DTW and ASR alike: the
+    first word, and a word after a pause, tend to be pulled back into the silence or past the onset).
+
+    * A word that follows a pause (``pause_before``: the first word, punctuation, a pause in the
+      reference reading) starts at the end of the nearest silence (40 ms or more; the leading silence for
+      the first word) within ``window`` s of its estimate; the word before ends where the silence starts.
+    * Any other word whose estimate falls inside a pause of at least ``min_pause`` s (longer than a stop
+      closure) starts where the pause ends.
+    A pause is only used when it leaves the neighbouring words some speech (ordered estimates stay ordered).
+    """
+    n = len(words)
+    runs = silent_runs(x, sr)
+    if n == 0 or runs.size == 0:
+        return words
+    long_ = (runs[:, 1] - runs[:, 0] >= min_pause) | (runs[:, 0] == 0)
+    starts = np.array([w.start for w in words], float)
+    ends = np.array([w.end for w in words], float)
+    total = x.size / sr
+    for k in range(n):
+        lo = starts[k - 1] + 0.04 if k > 0 else -1.0  # the word before keeps some speech
+        hi = starts[k + 1] if k + 1 < n else total  # this word ends before the next one starts
+        # after punctuation any silence will do (a short breath); elsewhere only a real pause
+        ok = (runs[:, 1] > lo) & (runs[:, 1] < hi - 0.02) & (True if pause_before[k] else long_)
+        if k > 0:
+            ok &= runs[:, 0] > 0  # only the first word follows the leading silence
+        cand = runs[ok]
+        if cand.size == 0:
+            continue
+        if pause_before[k]:
+            d = np.abs(cand[:, 1] - starts[k])
+            j = int(np.argmin(d))
+            if d[j] > window:
+                continue
+        else:
+            inside = np.flatnonzero((cand[:, 0] <= starts[k]) & (starts[k] < cand[:, 1]))
+            if inside.size == 0:
+                continue
+            j = int(inside[0])
+        a, b = cand[j]
+        starts[k] = b
+        ends[k] = max(ends[k], b)
+        if k > 0 and a > starts[k - 1]:
+            ends[k - 1] = min(ends[k - 1], a) if ends[k - 1] > a or pause_before[k] else ends[k - 1]
+    out = [w.model_copy(update={"start": round(float(starts[k]), 3), "end": round(float(ends[k]), 3)})
+           for k, w in enumerate(words)]
+    return make_monotonic(out)
+
+
 # ---------------------------------------------------------------- the ASR path, end to end
-def align_to_audio(script: str, heard: list[HeardWord], wav: Path) -> list[WordTiming]:
+def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: str = "en") -> list[WordTiming]:
     """Word timings for ``script`` read in ``wav``, given the ASR's words (the path for voices without timings).
 
     1. ``align_words`` + ``refine_with_audio``: which script word was heard where (matched / confidence).
@@ -154,11 +242,13 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path) -> list[WordT
     try:
         from storygen.captions import dtw
 
-        ref = dtw.espeak_reference(words)
+        from storygen.text.language import espeak_voice
+
+        ref = dtw.espeak_reference(words, voice=espeak_voice(language))
     except (ImportError, OSError, RuntimeError):
         return prior
     starts, ends, _cost = dtw.warp_word_times(ref, x, 16000, np.array([w.start for w in prior]),
                                               np.array([w.matched for w in prior]))
     out = [w.model_copy(update={"start": round(float(starts[k]), 3), "end": round(float(ends[k]), 3)})
            for k, w in enumerate(prior)]
-    return make_monotonic(out)
+    return snap_to_onsets(make_monotonic(out), x, 16000, after_pause(words, ref.starts, ref.ends))

@@ -7,14 +7,23 @@ ASS styles (``style["style"]``):
   * ``boxed``: the phrase on a semi-opaque box (BorderStyle 3), the spoken word highlighted.
 Text stays inside a safe area for the TikTok / Shorts / Reels overlays: out of the bottom ~20 % and the
 right ~12 % of the frame.
+
+Other languages (``language``, a BCP-47 code; detected from the words when not given): Chinese and Japanese
+words are joined without spaces, and in them and Thai a caption word wider than a line is cut where
+``linebreak`` allows (never before closing punctuation), its time shared out by width; right-to-left text
+(Arabic, Hebrew) gets an automatic paragraph direction, so libass lays it out right to left and the highlight
+sits on the spoken word; the style's font becomes a packaged one that draws every character
+(``media.fonts.font_for``) unless it names a font storygen does not package.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from storygen.captions import linebreak as lb
 from storygen.models import WordTiming
 from storygen.workspace import write_text
 
@@ -51,8 +60,7 @@ def read_words_json(path: Path) -> list[WordTiming]:
 
 
 # ---------------------------------------------------------------- phrases
-_BREAK_AFTER = (".", "!", "?", "…", ",", ";", ":", "—", "–")
-_STRONG = (".", "!", "?", "…")
+_BREAK_AFTER = (".", "!", "?", "…", ",", ";", ":", "—", "–", "。", "、", "！", "？", "，", "；", "：", "؟", "،", "؛", "।")
 
 
 def _core(w: str) -> str:
@@ -65,18 +73,50 @@ def _is_cap(w: str) -> bool:
 
 
 def _ends_phrase(w: str) -> bool:
-    return w.rstrip("\"'”’)]»").endswith(_BREAK_AFTER)
+    return w.rstrip("\"'”’)]»」』）").endswith(_BREAK_AFTER)
 
 
-def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18) -> list[list[WordTiming]]:
+def caption_language(words: list[WordTiming], language: str | None = None) -> str:
+    """``language`` when given, else the language detected from the words themselves."""
+    if language:
+        return language
+    from storygen.text.language import detect_language
+
+    return detect_language(" ".join(w.word for w in words))
+
+
+def _split_wide(words: list[WordTiming], max_chars: int, language: str) -> list[WordTiming]:
+    """In languages written without spaces, a caption word wider than a line (a whole clause up to "、") cut where a
+    line may break; each piece gets a share of the word's time by its width."""
+    out: list[WordTiming] = []
+    for w in words:
+        pieces = lb.wrap(w.word, max_chars, language) if lb.width(w.word) > max_chars else [w.word]
+        if len(pieces) < 2:
+            out.append(w)
+            continue
+        total, done = sum(lb.width(p) for p in pieces), 0
+        for p in pieces:
+            a = w.start + (w.end - w.start) * done / total
+            done += lb.width(p)
+            out.append(w.model_copy(update={"word": p, "start": a, "end": w.start + (w.end - w.start) * done / total}))
+    return out
+
+
+def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18,
+            language: str | None = None) -> list[list[WordTiming]]:
     """Group words into caption lines: break after punctuation, at long pauses and when a line is full,
-    but never inside a capitalised multi-word name ("New York", "Mary Anne Smith")."""
+    but never inside a capitalised multi-word name ("New York", "Mary Anne Smith"). A line's length is its display
+    width (a CJK character counts two); see the module notes for languages written without spaces."""
     max_words = max(1, int(max_words))
+    language = caption_language(words, language)
+    if lb.no_spaces(language):
+        words = _split_wide(words, max_chars, language)
+    sep = lb.joiner(language)
     out: list[list[WordTiming]] = []
     cur: list[WordTiming] = []
 
     def chars(ws: list[WordTiming]) -> int:
-        return sum(len(w.word) for w in ws) + max(0, len(ws) - 1)
+        return lb.width(sep.join(w.word for w in ws))
 
     for i, w in enumerate(words):
         if cur:
@@ -103,11 +143,13 @@ def _ts(t: float, sep: str = ",") -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _cues(words: list[WordTiming], mode: str, max_words: int, max_chars: int) -> list[tuple[float, float, str]]:
+def _cues(words: list[WordTiming], mode: str, max_words: int, max_chars: int,
+          language: str | None = None) -> list[tuple[float, float, str]]:
+    language = caption_language(words, language)
     if mode == "word":
         groups = [[w] for w in words]
     elif mode == "phrase":
-        groups = phrases(words, max_words, max_chars)
+        groups = phrases(words, max_words, max_chars, language)
     else:
         raise ValueError(f"unknown caption mode {mode!r} (word | phrase)")
     cues = []
@@ -121,28 +163,31 @@ def _cues(words: list[WordTiming], mode: str, max_words: int, max_chars: int) ->
         else:
             end = max(end, start + 0.3)
         end = max(end, start + 0.05)
-        cues.append((start, end, " ".join(w.word for w in g)))
+        cues.append((start, end, lb.joiner(language).join(w.word for w in g)))
     return cues
 
 
-def write_srt(words: list[WordTiming], path: Path, mode: str = "word", *, max_words: int = 3, max_chars: int = 18) -> Path:
+def write_srt(words: list[WordTiming], path: Path, mode: str = "word", *, max_words: int = 3, max_chars: int = 18,
+              language: str | None = None) -> Path:
     lines = []
-    for n, (a, b, text) in enumerate(_cues(words, mode, max_words, max_chars), 1):
+    for n, (a, b, text) in enumerate(_cues(words, mode, max_words, max_chars, language), 1):
         lines += [str(n), f"{_ts(a)} --> {_ts(b)}", text, ""]
     return write_text(path, "\n".join(lines))
 
 
-def write_vtt(words: list[WordTiming], path: Path, mode: str = "phrase", *, max_words: int = 3, max_chars: int = 18) -> Path:
+def write_vtt(words: list[WordTiming], path: Path, mode: str = "phrase", *, max_words: int = 3, max_chars: int = 18,
+              language: str | None = None) -> Path:
     """WebVTT: phrase cues, each word timed with ``<hh:mm:ss.mmm>`` karaoke tags."""
     lines = ["WEBVTT", ""]
-    groups = phrases(words, max_words, max_chars) if mode == "phrase" else [[w] for w in words]
-    cues = _cues(words, mode, max_words, max_chars)
+    language = caption_language(words, language)
+    groups = phrases(words, max_words, max_chars, language) if mode == "phrase" else [[w] for w in words]
+    cues = _cues(words, mode, max_words, max_chars, language)
     for n, ((a, b, _t), g) in enumerate(zip(cues, groups), 1):
         parts = []
         for k, w in enumerate(g):
             txt = _vtt_escape(w.word)
             parts.append(txt if k == 0 else f"<{_ts(w.start, '.')}>{txt}")
-        lines += [str(n), f"{_ts(a, '.')} --> {_ts(b, '.')}", " ".join(parts), ""]
+        lines += [str(n), f"{_ts(a, '.')} --> {_ts(b, '.')}", lb.joiner(language).join(parts), ""]
     return write_text(path, "\n".join(lines))
 
 
@@ -172,7 +217,8 @@ def _ass_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace("{", "(").replace("}", ")").replace("\n", " ")
 
 
-def ass_header(style: dict[str, Any], width: int, height: int) -> str:
+def ass_header(style: dict[str, Any], width: int, height: int, *, encoding: int = 1) -> str:
+    """The script header; ``encoding`` -1 lets libass find each line's direction (right-to-left text needs it)."""
     font = style.get("font", "Fjalla One")
     size = int(style.get("size", 92) * height / 1920)
     primary = _ass_color(style.get("primary_color", "#FFFFFF"))
@@ -195,10 +241,10 @@ def ass_header(style: dict[str, Any], width: int, height: int) -> str:
         "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
         "MarginR, MarginV, Encoding\n"
         f"Style: Caption,{font},{size},{primary},{primary},{outline_c},{_ass_color('#000000', 0x80)},"
-        f"0,0,0,0,100,100,1,0,1,{outline if border_style == 1 else outline * 0.4:.1f},{shadow},5,{ml},{mr},0,1\n"
+        f"0,0,0,0,100,100,1,0,1,{outline if border_style == 1 else outline * 0.4:.1f},{shadow},5,{ml},{mr},0,{encoding}\n"
         # the box: its own layer under the text, so highlight runs don't draw overlapping boxes
         f"Style: Box,{font},{size},{_ass_color('#000000', 0xFF)},{primary},{back},{back},"
-        f"0,0,0,0,100,100,1,0,3,{max(8.0, outline * 2.5):.1f},0,5,{ml},{mr},0,1\n\n"
+        f"0,0,0,0,100,100,1,0,3,{max(8.0, outline * 2.5):.1f},0,5,{ml},{mr},0,{encoding}\n\n"
         "[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
@@ -214,15 +260,31 @@ def caption_anchor(style: dict[str, Any], width: int, height: int) -> tuple[int,
     return int(round(x)), int(round(y))
 
 
-def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width: int = 1080, height: int = 1920) -> Path:
+def caption_family(words: list[WordTiming], language: str, font: str | None) -> str:
+    """The ASS font name: ``font`` when it is not one storygen packages (the user's own), else the packaged
+    family that draws every character of the words (MediaError naming the extra to install when none does)."""
+    from storygen.media.fonts import font_for, is_packaged_family
+
+    if font and not is_packaged_family(font):
+        return font
+    return font_for(" ".join(w.word for w in words), language, preferred=font or None).family
+
+
+def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width: int = 1080, height: int = 1920,
+              *, language: str | None = None) -> Path:
     kind = style.get("style", "karaoke")
     if kind not in ("karaoke", "pop", "boxed"):
         raise ValueError(f"unknown caption style {kind!r} (karaoke | pop | boxed)")
+    language = caption_language(words, language)
+    rtl = lb.is_rtl("".join(w.word for w in words))
+    style = {**style, "font": caption_family(words, language, style.get("font", "Fjalla One"))}
+    sep = lb.joiner(language)
+    lead = "\u200f" if rtl else ""  # a right-to-left mark: the line is right to left even when it opens with "NASA"
     hi = _ass_color(style.get("highlight_color", "#FFD23F"))
     base = _ass_color(style.get("primary_color", "#FFFFFF"))
     x, y = caption_anchor(style, width, height)
     pos = f"\\pos({x},{y})"
-    groups = phrases(words, int(style.get("max_words", 3)), int(style.get("max_chars", 18)))
+    groups = phrases(words, int(style.get("max_words", 3)), int(style.get("max_chars", 18)), language)
     events: list[str] = []
     for gi, g in enumerate(groups):
         g_start = g[0].start
@@ -243,7 +305,7 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
                     else:  # the new word pops in: 70% -> 108% -> 100%
                         shown.append("{\\fscx70\\fscy70\\t(0,80,\\fscx108\\fscy108)\\t(80,140,\\fscx100\\fscy100)" +
                                      f"\\1c{hi}}}{texts[j]}{{\\1c{base}}}")
-                events.append(_dialogue(a, b, "{" + pos + "}" + " ".join(shown)))
+                events.append(_dialogue(a, b, "{" + pos + "}" + lead + sep.join(shown)))
         else:
             # one event per word slot: the phrase with the current word highlighted
             slots = []
@@ -256,11 +318,22 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
             for a, b, k in slots:
                 if b - a < 0.005:
                     continue
-                body = " ".join(f"{{\\1c{hi}}}{t}{{\\1c{base}}}" if j == k else t for j, t in enumerate(texts))
-                events.append(_dialogue(a, b, "{" + pos + "}" + body, layer=1))
+                body = sep.join(f"{{\\1c{hi}}}{t}{{\\1c{base}}}" if j == k else t for j, t in enumerate(texts))
+                events.append(_dialogue(a, b, "{" + pos + "}" + lead + body, layer=1))
             if kind == "boxed":
-                events.append(_dialogue(slots[0][0], slots[-1][1], "{" + pos + "}" + " ".join(texts), style="Box"))
-    return write_text(path, ass_header(style, width, height) + "".join(events))
+                events.append(_dialogue(slots[0][0], slots[-1][1], "{" + pos + "}" + lead + sep.join(texts), style="Box"))
+    return write_text(path, ass_header(style, width, height, encoding=-1 if rtl else 1) + "".join(events))
+
+
+def read_ass(path: Path) -> tuple[str, str]:
+    """(the Caption style's font name, all the dialogue text without override tags) of an ASS file."""
+    family, texts = "", []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("Style: Caption,"):
+            family = line.split(",")[1].strip()
+        elif line.startswith("Dialogue:"):
+            texts.append(re.sub(r"\{[^}]*\}", "", line.split(",", 9)[9]).replace("\\N", " "))
+    return family, " ".join(texts)
 
 
 def _dialogue(a: float, b: float, text: str, *, layer: int = 1, style: str = "Caption") -> str:

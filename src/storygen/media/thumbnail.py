@@ -1,12 +1,16 @@
-"""The thumbnail: the strongest keyframe, cover-cropped to 1080x1920, darkened, the title in large type."""
+"""The thumbnail: the strongest keyframe, cover-cropped to 1080x1920, darkened, the title in large type.
+
+The title is set in the captions' font (``media.fonts``), broken into lines by the language's rules
+(``captions.linebreak``), and shaped and ordered by Pillow's raqm layout, so Arabic joins and reads right to left."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path
 
+from storygen.captions import linebreak as lb
 from storygen.errors import InputError, MediaError
+from storygen.media.fonts import pil_font
 from storygen.workspace import atomic_path
 
 
@@ -40,15 +44,13 @@ def _clean_title(title: str) -> str:
     return " ".join(t.split()) or "Untitled"
 
 
-def _renderable(text: str, font_path: Path) -> str:
+def _renderable(text: str, font_path: Path, family: str | None = None) -> str:
     """Drop characters the font has no glyph for (they would print as boxes); keep the rest.
 
     A glyph counts as missing when it renders exactly like a surely-missing code point (.notdef).
     If nothing readable would be left, the text is returned unchanged (boxes beat an empty title).
     """
-    from PIL import ImageFont
-
-    font = ImageFont.truetype(os.fspath(font_path), 48)
+    font = pil_font(font_path, 48, family)
     notdef = bytes(font.getmask("\U0010fffd"))
     keep = {}
     for ch in set(text):
@@ -63,27 +65,16 @@ def _renderable(text: str, font_path: Path) -> str:
     return out if any(ch.isalnum() for ch in out) else text
 
 
-def _wrap(draw, text: str, font, max_w: int) -> list[str]:
-    words, lines, cur = text.split(" "), [], ""
-    for w in words:
-        trial = f"{cur} {w}".strip()
-        if not cur or draw.textlength(trial, font=font) <= max_w:
-            cur = trial
-        else:
-            lines.append(cur)
-            cur = w
-    if cur:
-        lines.append(cur)
-    return lines
+def _wrap(draw, text: str, font, max_w: int, language: str | None = None) -> list[str]:
+    return lb.wrap(text, max_w, language, measure=lambda s: draw.textlength(s, font=font))
 
 
-def _fit(draw, text: str, font_path: Path, max_w: int, max_h: int, max_lines: int = 5):
-    from PIL import ImageFont
-
+def _fit(draw, text: str, font_path: Path, max_w: int, max_h: int, max_lines: int = 5, *,
+         family: str | None = None, language: str | None = None):
     size = 190
     while True:
-        font = ImageFont.truetype(os.fspath(font_path), size)
-        lines = _wrap(draw, text, font, max_w)
+        font = pil_font(font_path, size, family)
+        lines = _wrap(draw, text, font, max_w, language)
         lh = int(size * 1.12)
         widest = max(draw.textlength(line, font=font) for line in lines)
         if (len(lines) <= max_lines and widest <= max_w and lh * len(lines) <= max_h) or size <= 40:
@@ -91,8 +82,26 @@ def _fit(draw, text: str, font_path: Path, max_w: int, max_h: int, max_lines: in
         size -= 10
 
 
-def make_thumbnail(image, title: str, out: Path, font_path: Path, width: int = 1080, height: int = 1920) -> Path:
-    """Write a JPEG thumbnail (``width`` x ``height``) with ``title`` set large over a darkened ``image``."""
+def _shaped(text: str) -> str:
+    """``text`` ready to draw. Pillow's raqm layout shapes and orders right-to-left text itself; without raqm,
+    Arabic is reshaped and reordered with ``arabic-reshaper`` and ``python-bidi`` when they are installed."""
+    from PIL import features
+
+    if not lb.is_rtl(text) or features.check("raqm"):
+        return text
+    try:
+        import arabic_reshaper
+        from bidi.algorithm import get_display
+    except ImportError as e:
+        raise MediaError("This Pillow has no raqm layout, so it cannot set a right-to-left title.",
+                         "install libraqm and libfribidi (apt install libraqm0), or pip install arabic-reshaper python-bidi") from e
+    return get_display(arabic_reshaper.reshape(text))
+
+
+def make_thumbnail(image, title: str, out: Path, font_path: Path, width: int = 1080, height: int = 1920, *,
+                   family: str | None = None, language: str | None = None) -> Path:
+    """Write a JPEG thumbnail (``width`` x ``height``) with ``title`` set large over a darkened ``image``, in the
+    face ``family`` of ``font_path`` (a collection holds several), broken into lines by ``language``'s rules."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFilter
 
@@ -105,13 +114,13 @@ def make_thumbnail(image, title: str, out: Path, font_path: Path, width: int = 1
     arr = np.asarray(img, dtype=np.float32) * shade
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
-    text = _renderable(_clean_title(title), Path(font_path))
+    text = _renderable(_clean_title(title), Path(font_path), family)
     draw = ImageDraw.Draw(img)
     margin = int(width * 0.08)
     max_w, max_h = width - 2 * margin, int(height * 0.36)
     try:
-        font, lines, lh = _fit(draw, text.upper(), Path(font_path), max_w, max_h)
-        text_lines = lines
+        font, lines, lh = _fit(draw, text.upper(), Path(font_path), max_w, max_h, family=family, language=language)
+        text_lines = [_shaped(line) for line in lines]
     except OSError as e:
         raise MediaError(f"Could not load the thumbnail font '{font_path}' ({e}).", "reinstall font-fjallaone.") from e
     block_h = lh * len(text_lines)

@@ -25,6 +25,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     "images": {
         "procedural": "storygen.providers.images.procedural:ProceduralImages",
         "sdxl": "storygen.providers.images.sdxl:SDXLImages",
+        "flux": "storygen.providers.images.flux:FluxImages",
         "pexels": "storygen.providers.stock.pexels:PexelsImages",
         "pixabay": "storygen.providers.stock.pixabay:PixabayImages",
         "openai-images": "storygen.providers.images.openai_images:OpenAIImages",
@@ -33,6 +34,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "kenburns": "storygen.providers.motion.kenburns:KenBurnsMotion",
         "ltx": "storygen.providers.motion.ltx:LTXMotion",
         "svd": "storygen.providers.motion.svd:SVDMotion",
+        "wan": "storygen.providers.motion.wan:WanMotion",
         "pexels": "storygen.providers.stock.pexels:PexelsMotion",
         "pixabay": "storygen.providers.stock.pixabay:PixabayMotion",
     },

@@ -49,7 +49,8 @@ class FinalStage(Stage):
         return [ctx.p(n) for n in L.TOP_LEVEL]
 
     def run(self, ctx: Context) -> StageResult:
-        from storygen.media.fonts import caption_font
+        from storygen.captions.formats import read_ass
+        from storygen.media.fonts import font_for
         from storygen.art.moods import pick_mood
         from storygen.media.music import make_music_bed
         from storygen.media.render import RenderJob, Segment, render
@@ -82,7 +83,11 @@ class FinalStage(Stage):
                                  seed=int(ctx.cfg.get("keyframes.seed")))
             music, music_info = bed.path, bed.record()
             warnings += [bed.warning] if bed.warning else []
-        family, fonts_dir, ttf = caption_font()
+        # the packaged font the captions name (it draws every caption character), and one for the title: the same
+        # when it draws the title too
+        ass_family, caption_text = read_ass(ctx.p(L.CAPTIONS_ASS))
+        family, fonts_dir, _ttf = font_for(caption_text, idea.language, preferred=ass_family)
+        title_font = font_for(idea.title, idea.language, preferred=family)
         job = RenderJob(
             segments=segments, voice_wav=voice, ass_path=ctx.p(L.CAPTIONS_ASS), fonts_dir=fonts_dir,
             out_path=ctx.p(L.FINAL), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
@@ -94,7 +99,8 @@ class FinalStage(Stage):
         # that is not silent) before it renames it to final.mp4: a wrong video never replaces a good one
         result = render(job, on_progress=lambda f: ctx.progress(0.05 + 0.9 * f, "rendering"))
 
-        make_thumbnail(pick_strongest(_shown_pictures(ctx, plan, clips)), idea.title, ctx.p(L.THUMBNAIL), font_path=ttf,
+        make_thumbnail(pick_strongest(_shown_pictures(ctx, plan, clips)), idea.title, ctx.p(L.THUMBNAIL),
+                       font_path=title_font.path, family=title_font.family, language=idea.language,
                        width=int(r["width"]), height=int(r["height"]))
         for top, src in L.CAPTION_COPIES.items():
             write_bytes(ctx.p(top), ctx.p(src).read_bytes())
