@@ -5,6 +5,7 @@ with the highlight on the spoken word, and Japanese inside the frame."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def test_the_chosen_font_draws_every_caption_character(tmp_path: Path, lang: str
     cmap = _cmap(family)
     tofu = sorted(c for c in _drawn(shown) if ord(c) not in cmap)
     assert not tofu, f"{family} has no glyph for {tofu}"
-    assert ("Encoding" in ass.read_text()) and (",-1\n" in ass.read_text()) == (lang == "ar")
+    # Encoding -1: libass shapes Arabic, Devanagari and Thai fully only then (joining, conjuncts, tone marks)
+    assert (",-1\n" in ass.read_text()) == (lang != "es")
 
 
 def test_no_packaged_font_names_the_extra(monkeypatch):
@@ -100,8 +102,11 @@ def test_line_breaks_follow_the_language(tmp_path: Path, lang: str):
             assert line[0] not in lb.THAI_FOLLOWING and line[-1] not in lb.THAI_LEADING, line
     if lang in ("ja", "zh"):
         assert max(lb.width(w.word) for w in words) > 18  # the script words are clauses: they had to be cut
-        assert " " not in write_srt(words, tmp_path / "p.srt", "phrase", language=lang).read_text().split("\n", 2)[2]
-        assert "<00:" in write_vtt(words, tmp_path / "c.vtt", language=lang).read_text()
+        srt = write_srt(words, tmp_path / "p.srt", "phrase", language=lang).read_text(encoding="utf-8")
+        cues = [b.split("\n", 2)[2] for b in srt.strip().split("\n\n")]
+        assert cues == [lb.joiner(lang).join(w.word for w in g) for g in groups] and not any(" " in c for c in cues)
+        vtt = write_vtt(words, tmp_path / "c.vtt", language=lang).read_text(encoding="utf-8")
+        assert [re.sub(r"<[^>]+>", "", b.split("\n", 2)[2]) for b in vtt.strip().split("\n\n")[1:]] == cues
     if lang == "th":
         assert len(pieces) > len(words)  # the long space-free Thai phrase was cut between clusters
 
@@ -142,7 +147,7 @@ def _ink(img: np.ndarray):
 
 def _final_cut(tmp_path: Path, lang: str, n_words: int = 4) -> tuple[Path, list[WordTiming]]:
     words = _words(TEXTS[lang], step=0.8)[:n_words]
-    ass = write_ass(words, tmp_path / "captions.ass", STYLE, width=W, height=H, language=lang)
+    ass = write_ass(words, tmp_path / "captions.ass", {**STYLE, "size": 130}, width=W, height=H, language=lang)
     family, shown = read_ass(ass)
     font = fonts.font_for(shown, lang, preferred=family)  # as the final stage picks it
     assert font.family == family
@@ -157,11 +162,11 @@ def _final_cut(tmp_path: Path, lang: str, n_words: int = 4) -> tuple[Path, list[
 
 def test_arabic_final_cut_reads_right_to_left(tmp_path: Path):
     video, words = _final_cut(tmp_path, "ar")
-    x_anchor, y_anchor = caption_anchor(STYLE, W, H)
+    x_anchor, y_anchor = caption_anchor({**STYLE, "size": 130}, W, H)
     centres = []
     for k in (0, 1):  # while word k is spoken
         yellow, white = _ink(_frame(video, (words[k].start + words[k].end) / 2))
-        assert yellow.sum() > 150 and white.sum() > 150, "caption glyphs missing from the frame"
+        assert yellow.sum() > 100 and white.sum() > 300, "caption glyphs missing from the frame"
         ys, xs = np.nonzero(yellow | white)
         assert abs(np.median(ys) - y_anchor) < 60
         centres.append(np.median(np.nonzero(yellow)[1]))
@@ -185,13 +190,29 @@ def test_japanese_final_cut_stays_in_the_frame(tmp_path: Path):
     assert seen >= 4
 
 
+def _word_widths(cols: np.ndarray) -> tuple[int, int]:
+    """Widths of the ink left and right of the widest gap (the space between two words) in a column profile."""
+    xs = np.nonzero(cols)[0]
+    best, run_start = (0, 0), None
+    for x in range(xs.min(), xs.max() + 1):
+        if not cols[x] and run_start is None:
+            run_start = x
+        elif cols[x] and run_start is not None:
+            best = max(best, (x - run_start, run_start))
+            run_start = None
+    gap, start = best
+    return start - xs.min(), xs.max() - (start + gap)
+
+
 def test_thumbnail_titles_in_arabic_and_japanese(tmp_path: Path):
     src = Image.new("RGB", (600, 900), (90, 90, 90))
-    ar = fonts.font_for("المستكشفون في", "ar")
-    out = make_thumbnail(src, "المستكشفون في", tmp_path / "ar.jpg", ar.path, family=ar.family, language="ar")
+    ar = fonts.font_for("المنارة في", "ar")
+    out = make_thumbnail(src, "المنارة في", tmp_path / "ar.jpg", ar.path, family=ar.family, language="ar")
     white = (np.asarray(Image.open(out).convert("RGB")) > 235).all(axis=-1)
-    xs = np.nonzero(white)[1]
-    assert white.sum() > 2000 and np.mean(xs) > 1080 / 2 + 40  # the long first word sits on the right
+    rows = np.nonzero(white.any(axis=1))[0]
+    assert white.sum() > 2000 and rows.max() - rows.min() < 300  # one line
+    left, right = _word_widths(white.any(axis=0))
+    assert right > 1.5 * left  # "المنارة", the first word, sits on the right of "في"
     title = "きりのなかのとうだいと、びんのなかのてがみ"
     ja = fonts.font_for(title, "ja")
     assert ja.path.suffix == ".ttc" and ja.family == "Noto Sans CJK JP"

@@ -240,8 +240,7 @@ def test_cancel_stops_the_render_and_its_ffmpeg_within_5_s(tmp_path):
         s = c.get(f"/api/stories/{sid}").json()
         assert s["status"] == "cancelled" and {g["name"]: g["state"] for g in s["stages"]}["captions"] == "done"
         assert (c.app.state.queue.folder(sid) / layout.FINAL).exists() is False
-        if leftover:  # TODO(lead): once media/ffmpeg.py kills its child when on_progress raises, make this an assert
-            pytest.xfail("run_ffmpeg leaves ffmpeg running when its progress callback raises (cancel)")
+        assert not leftover, "ffmpeg went on encoding after the cancel"
 
 
 def test_serve_without_the_studio_extra_says_what_to_install(monkeypatch):

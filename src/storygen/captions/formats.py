@@ -12,8 +12,9 @@ Other languages (``language``, a BCP-47 code; detected from the words when not g
 words are joined without spaces, and in them and Thai a caption word wider than a line is cut where
 ``linebreak`` allows (never before closing punctuation), its time shared out by width; right-to-left text
 (Arabic, Hebrew) gets an automatic paragraph direction, so libass lays it out right to left and the highlight
-sits on the spoken word; the style's font becomes a packaged one that draws every character
-(``media.fonts.font_for``) unless it names a font storygen does not package.
+sits on the spoken word (any text beyond Latin-1 gets ``Encoding -1``, which makes libass shape it fully); the
+style's font becomes a packaged one that draws every character (``media.fonts.font_for``) unless it names a
+font storygen does not package.
 """
 
 from __future__ import annotations
@@ -85,11 +86,24 @@ def caption_language(words: list[WordTiming], language: str | None = None) -> st
     return detect_language(" ".join(w.word for w in words))
 
 
+def _glue_closing(words: list[WordTiming]) -> list[WordTiming]:
+    """Closing punctuation at the start of a word ("”她抬头") moved onto the word before it: no line starts with it."""
+    out: list[WordTiming] = []
+    for w in words:
+        text = w.word
+        lead = len(text) - len(text.lstrip("".join(lb.CLOSING)))
+        if out and 0 < lead < len(text):
+            out[-1] = out[-1].model_copy(update={"word": out[-1].word + text[:lead]})
+            w = w.model_copy(update={"word": text[lead:]})
+        out.append(w)
+    return out
+
+
 def _split_wide(words: list[WordTiming], max_chars: int, language: str) -> list[WordTiming]:
     """In languages written without spaces, a caption word wider than a line (a whole clause up to "、") cut where a
     line may break; each piece gets a share of the word's time by its width."""
     out: list[WordTiming] = []
-    for w in words:
+    for w in _glue_closing(words):
         pieces = lb.wrap(w.word, max_chars, language) if lb.width(w.word) > max_chars else [w.word]
         if len(pieces) < 2:
             out.append(w)
@@ -218,7 +232,9 @@ def _ass_escape(s: str) -> str:
 
 
 def ass_header(style: dict[str, Any], width: int, height: int, *, encoding: int = 1) -> str:
-    """The script header; ``encoding`` -1 lets libass find each line's direction (right-to-left text needs it)."""
+    """The script header. With ``encoding`` -1 libass finds each line's direction and shapes complex scripts fully:
+    Arabic letters join and read right to left, Devanagari conjuncts and Thai tone marks sit where they belong
+    (with 1 they fall apart into dotted circles or vanish)."""
     font = style.get("font", "Fjalla One")
     size = int(style.get("size", 92) * height / 1920)
     primary = _ass_color(style.get("primary_color", "#FFFFFF"))
@@ -276,7 +292,8 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
     if kind not in ("karaoke", "pop", "boxed"):
         raise ValueError(f"unknown caption style {kind!r} (karaoke | pop | boxed)")
     language = caption_language(words, language)
-    rtl = lb.is_rtl("".join(w.word for w in words))
+    spoken = "".join(w.word for w in words)
+    rtl = lb.is_rtl(spoken)
     style = {**style, "font": caption_family(words, language, style.get("font", "Fjalla One"))}
     sep = lb.joiner(language)
     lead = "\u200f" if rtl else ""  # a right-to-left mark: the line is right to left even when it opens with "NASA"
@@ -322,7 +339,8 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
                 events.append(_dialogue(a, b, "{" + pos + "}" + lead + body, layer=1))
             if kind == "boxed":
                 events.append(_dialogue(slots[0][0], slots[-1][1], "{" + pos + "}" + lead + sep.join(texts), style="Box"))
-    return write_text(path, ass_header(style, width, height, encoding=-1 if rtl else 1) + "".join(events))
+    encoding = 1 if all(ord(c) < 0x100 for c in spoken) else -1
+    return write_text(path, ass_header(style, width, height, encoding=encoding) + "".join(events))
 
 
 def read_ass(path: Path) -> tuple[str, str]:

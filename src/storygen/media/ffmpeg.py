@@ -106,14 +106,20 @@ def run_ffmpeg(
     err_chunks: list[str] = []
     t = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     t.start()
-    if proc.stdout is not None:
-        for line in proc.stdout:
-            if on_progress and duration and line.startswith("out_time_us="):
-                try:
-                    us = int(line.split("=", 1)[1])
-                except ValueError:
-                    continue
-                on_progress(max(0.0, min(1.0, us / 1e6 / duration)))
+    try:
+        if proc.stdout is not None:
+            for line in proc.stdout:
+                if on_progress and duration and line.startswith("out_time_us="):
+                    try:
+                        us = int(line.split("=", 1)[1])
+                    except ValueError:
+                        continue
+                    on_progress(max(0.0, min(1.0, us / 1e6 / duration)))
+    except BaseException:  # the progress callback raised (a cancelled run): stop ffmpeg now, not when it finishes
+        proc.kill()
+        proc.wait()
+        t.join(timeout=5)
+        raise
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -19,7 +19,7 @@ FAMILY = "Fjalla One"
 #: (module, the storygen extra that installs it, file patterns inside the module's folder), in fallback order
 PACKAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("font_fjallaone", "", ("*.ttf", "*/*.ttf")),
-    ("fontpkg_noto_sans", "lang-cyrillic", ("files/NotoSans[[]*.ttf",)),
+    ("fontpkg_noto_sans", "lang-noto-sans", ("files/NotoSans[[]*.ttf",)),
     ("fontpkg_noto_sans_arabic", "lang-arabic", ("files/*.ttf",)),
     ("fontpkg_noto_sans_devanagari", "lang-indic", ("files/*.ttf",)),
     ("fontpkg_noto_sans_thai", "lang-thai", ("files/*.ttf",)),
@@ -35,8 +35,8 @@ LANGUAGE_FAMILIES = {
 SCRIPT_EXTRAS = {
     "CJK": "lang-cjk", "HIRAGANA": "lang-cjk", "KATAKANA": "lang-cjk", "HANGUL": "lang-cjk", "IDEOGRAPHIC": "lang-cjk",
     "FULLWIDTH": "lang-cjk", "HALFWIDTH": "lang-cjk", "BOPOMOFO": "lang-cjk", "ARABIC": "lang-arabic",
-    "DEVANAGARI": "lang-indic", "THAI": "lang-thai", "CYRILLIC": "lang-cyrillic", "GREEK": "lang-cyrillic",
-    "LATIN": "lang-cyrillic",
+    "DEVANAGARI": "lang-indic", "THAI": "lang-thai", "CYRILLIC": "lang-noto-sans", "GREEK": "lang-noto-sans",
+    "LATIN": "lang-noto-sans",
 }
 
 
@@ -136,8 +136,8 @@ def _order(faces: tuple[Face, ...], language: str, preferred: str | None) -> lis
 
 def font_for(text: str, language: str = "en", preferred: str | None = None) -> ChosenFont:
     """The installed packaged font that draws every character of ``text``: ``preferred`` (a family name) when it
-    does, else the language's own face, else Fjalla One, else the first that does. MediaError naming the extra to
-    install when none does."""
+    does, else the language's own face, else Fjalla One, else the first that does. When none draws every letter,
+    MediaError naming the extra to install (a few missing punctuation or number forms only pick the closest)."""
     faces = installed_faces()
     chars = needed_chars(text)
     best: tuple[int, Face] | None = None
@@ -150,7 +150,11 @@ def font_for(text: str, language: str = "en", preferred: str | None = None) -> C
     if best is None:  # not even the default font
         family, folder, ttf = caption_font()
         return ChosenFont(family, folder, ttf)
-    raise _no_font_error(missing(best[1], chars), faces)
+    gaps = missing(best[1], chars)
+    if not any(unicodedata.category(ch) in ("Nd", "Lo", "Lu", "Ll", "Lt", "Lm", "Mn", "Mc") for ch in gaps):
+        face = best[1]  # only rare punctuation or number forms ("½", "‽") are missing: the renderer's fallback draws them
+        return ChosenFont(face.family, face.path.parent, face.path)
+    raise _no_font_error(gaps, faces)
 
 
 def _no_font_error(gaps: set[str], faces: tuple[Face, ...]) -> MediaError:

