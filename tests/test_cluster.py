@@ -168,3 +168,22 @@ def test_a_killed_worker_node_hands_the_story_to_the_other_node(cluster, tmp_pat
     assert (final.width, final.height) == (1080, 1920) and final.duration > 5
     done = [e["stage"] for e in seen if e["event"] == "done"]
     assert done.count("voice") == 1 and done.count("idea") == 1
+
+
+def test_studio_queue_with_engine_ray_makes_the_story_on_the_cluster(cluster, tmp_path):
+    """serve --engine ray: the queue's worker hands the job to the cluster and waits; the story is made there."""
+    from storygen.queue.jobs import JobQueue, Submission
+
+    ids = cluster.node_ids()
+    cpu_nodes = {_label(ids["cpu1"]), _label(ids["cpu2"])}
+    with JobQueue(tmp_path / "stories", engine="ray", ray_address=cluster.address, gpu_resource=GPU) as q:
+        row, _ = q.submit(Submission(idea=dict(IDEA), script_text=SHORT_SCRIPT))
+        deadline = time.time() + 300
+        while q.row(row["id"])["status"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.5)
+        done = q.row(row["id"])
+        assert done["status"] == "done", done
+        folder = q.folder(row["id"])
+    man = read_json(folder / layout.MANIFEST)["stages"]
+    assert {e["node"] for e in man.values()} <= cpu_nodes  # made by the cluster's workers, not this process
+    assert probe(folder / layout.FINAL).width == 1080

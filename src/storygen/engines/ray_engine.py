@@ -215,7 +215,7 @@ def gpu_count(ray: Any, gpu_resource: str) -> int:
 
 def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, on_event: BatchEvent | None = None,
                   on_outcome: Callable[[Outcome], None] | None = None, gpu_resource: str = "GPU",
-                  stories_root: Path | None = None, **_: Any) -> list[Outcome]:
+                  stories_root: Path | None = None, cancel: Any = None, **_: Any) -> list[Outcome]:
     """Make every story on the Ray cluster at ``address`` (or RAY_ADDRESS); outcomes in the requests' order."""
     ray = _ray()
     from ray.util.queue import Empty, Queue
@@ -237,6 +237,10 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     results: dict[int, Outcome] = {}
     try:
         while pending:
+            if cancel is not None and cancel.cancelled:  # stop the stories' tasks (their ffmpeg dies with them)
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                cancel.check()
             done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
             _drain(queue, Empty, on_event)
             for ref in done:

@@ -61,8 +61,11 @@ class Submission:
 
 class JobQueue:
     def __init__(self, root: Path, *, workers: int = 1, max_active: int = 64, allow_paths: bool = False,
-                 config_file: Path | None = None):
+                 config_file: Path | None = None, engine: str = "local", ray_address: str | None = None,
+                 gpu_resource: str = "GPU"):
         self.root = Path(root).resolve()
+        # where a job's stages run: in the worker thread (local) or on a Ray cluster (the worker waits for it)
+        self.engine, self.ray_address, self.gpu_resource = engine, ray_address, gpu_resource
         self.config_file = Path(config_file).resolve() if config_file else None  # the server's defaults for every story
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.root / DB_NAME)

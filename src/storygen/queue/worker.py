@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storygen import layout
+from storygen.errors import StoryGenError
 from storygen.models import StoryIdea
 from storygen.providers import lifecycle
 from storygen.service import (
@@ -82,7 +83,7 @@ class Worker(threading.Thread):
 
         try:
             req = self.request(row, req_data)
-            result = make_story(req, on_event=on_event, cancel=token, models=self.host)
+            result = self.make(req, on_event, token)
         except Cancelled:
             if q.stopping:  # the server is shutting down: the job goes back to the queue and resumes next start
                 q.finish(job_id, "queued", {"event": "interrupted", "message": "the server stopped; it resumes on restart"})
@@ -98,6 +99,22 @@ class Worker(threading.Thread):
                      message=result.note or "done")
         finally:
             q.tokens.pop(job_id, None)
+
+    def make(self, req: StoryRequest, on_event: Any, token: CancelToken) -> Any:
+        """Make the story here, or on the Ray cluster (serve --engine ray) with this thread waiting for it."""
+        q = self.queue
+        if q.engine != "ray":
+            return make_story(req, on_event=on_event, cancel=token, models=self.host)
+        from types import SimpleNamespace
+
+        from storygen.engines import run_batch
+
+        [o] = run_batch([req], engine="ray", address=q.ray_address, on_event=lambda n, ev: on_event(ev), cancel=token,
+                        gpu_resource=q.gpu_resource, stories_root=q.root)
+        if o.error:
+            raise StoryGenError(o.error)
+        video = Path(o.final) if o.final else None
+        return SimpleNamespace(seconds=o.seconds, ran=sorted(o.nodes), note=None, video=video)
 
     def request(self, row: dict[str, Any], data: dict[str, Any]) -> StoryRequest:
         q = self.queue

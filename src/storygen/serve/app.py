@@ -23,7 +23,8 @@ def create_app(settings: Settings, queue: JobQueue | None = None) -> FastAPI:
     settings.check()
     q = queue if queue is not None else JobQueue(settings.stories, workers=settings.workers,
                                                   max_active=settings.max_active, allow_paths=settings.allow_paths,
-                                                  config_file=settings.config_file)
+                                                  config_file=settings.config_file, engine=settings.engine,
+                                                  ray_address=settings.ray_address, gpu_resource=settings.gpu_resource)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -23,6 +23,9 @@ def serve(
     allow_paths: Annotated[bool, typer.Option("--allow-paths", help="Let requests set config keys that name files or URLs.")] = False,
     max_queue: Annotated[int, typer.Option(min=1, help="Stories waiting or running before new ones get 429.")] = 64,
     config: Annotated[Path | None, typer.Option("--config", help="A storygen.toml with the defaults for every story.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Where stories run: local (worker threads here), ray (a Ray cluster; --stories must be on storage every node mounts), or auto (ray when RAY_ADDRESS is set).")] = "auto",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster's head (host:port); default RAY_ADDRESS.")] = None,
+    gpu_resource: Annotated[str, typer.Option("--gpu-resource", help="With --engine ray: the resource a GPU worker asks for.")] = "GPU",
 ) -> None:
     """Run Studio: the web page, the REST API (/docs) and the job queue, in one process."""
     try:
@@ -35,8 +38,16 @@ def serve(
         return
     from storygen.errors import StoryGenError
 
+    try:
+        from storygen.engines import pick_engine
+
+        eng = pick_engine(engine, ray_address)
+    except StoryGenError as e:
+        typer.echo(f"Error: {e}", err=True)
+        raise typer.Exit(e.exit_code) from None
     settings = Settings.from_env(stories=stories, host=host, port=port, workers=workers, allow_paths=allow_paths,
-                                 max_active=max_queue, config_file=config)
+                                 max_active=max_queue, config_file=config, engine=eng, ray_address=ray_address,
+                                 gpu_resource=gpu_resource)
     try:
         if config is not None:
             from storygen.config import load_config

@@ -22,6 +22,9 @@ class Settings:
     max_active: int = 64  # queued + running stories before POST answers 429
     max_request_mb: float = 200.0
     config_file: Path | None = None  # storygen.toml with the server's defaults for every story
+    engine: str = "local"  # local | ray: where the workers' stories run
+    ray_address: str | None = None
+    gpu_resource: str = "GPU"
 
     @classmethod
     def from_env(cls, **kw: object) -> Settings:
