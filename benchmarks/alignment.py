@@ -26,7 +26,13 @@ Paths:
     loudness). Each word's audio is located in the processed file by cross-correlation and compared
     with where the time map put it.
 
-Run: python benchmarks/alignment.py [--words N]
+  * Spanish and Japanese rows: espeak-ng (es+f3 / ja+f3 at 190 wpm, so not the reference's voice and
+    speed) reads a story; true starts are its WORD events. The product's path in that language: the
+    multilingual Whisper base (``storygen[lang-asr]``) and an espeak-ng reference in that language. A
+    Japanese caption "word" is a phrase up to 、 or 。 (``script_words``), scored at its first character.
+    Target for these rows: median <= 40 ms, p95 <= 120 ms.
+
+Run: python benchmarks/alignment.py [--words N] [--only en,es,ja]
 """
 
 from __future__ import annotations
@@ -64,6 +70,27 @@ STORY = (
 )
 
 
+STORY_ES = (
+    "Cada noche, durante treinta años, Elías subía las escaleras del faro. Una mañana, el mar dejó una botella "
+    "verde en su puerta. Dentro había una carta, escrita hace mucho tiempo y dirigida a él. Era su propia letra. "
+    "La leyó dos veces, la dobló despacio y bajó hasta el agua sin decir nada. Allí, sobre las rocas, una niña "
+    "lo esperaba con un farol apagado. ¿Usted es el guardián?, preguntó. Elías asintió. La niña le contó que su "
+    "abuela había escrito aquella carta cuando los dos eran jóvenes y el pueblo todavía tenía un puerto lleno de "
+    "barcos. Desde entonces, cada tarde, la niña subía con él a encender la luz, y el faro nunca volvió a "
+    "quedarse a oscuras."
+)
+# kana only: espeak-ng reads kanji with English letter names
+STORY_JA = (
+    "むかしむかし、あるところに、おじいさんとおばあさんがすんでいました。まいにち、おじいさんはやまへしばかりに、"
+    "おばあさんはかわへせんたくにいきました。あるひ、おばあさんがかわでせんたくをしていると、おおきなももが、"
+    "どんぶらこ、どんぶらこと、ながれてきました。おばあさんは、そのももをいえにもってかえりました。"
+    "おじいさんとおばあさんが、ももをきろうとすると、なかから、げんきなおとこのこがうまれました。ふたりは、"
+    "そのこを、ももたろうとなづけました。ももたろうは、すくすくとおおきくなり、やがて、おにがしまへ、"
+    "おにたいじにいくことにしました。おばあさんは、きびだんごをつくってくれました。みちで、いぬと、さると、"
+    "きじに、あいました。みんなで、ふねにのって、おにがしまへむかいました。"
+)
+
+
 def stats(err_ms: np.ndarray) -> str:
     if err_ms.size == 0:
         return "n/a"
@@ -72,8 +99,9 @@ def stats(err_ms: np.ndarray) -> str:
             f"(mean signed {np.mean(err_ms):+5.1f} ms, n={a.size})")
 
 
-def asr_path(asr: FasterWhisperASR, wav: Path, words: list[str], lag: float | None = None, refine: bool = True):
-    heard = asr.transcribe(wav, language="en")
+def asr_path(asr: FasterWhisperASR, wav: Path, words: list[str], lag: float | None = None, refine: bool = True,
+             language: str = "en"):
+    heard = asr.transcribe(wav, language=language)
     kw = {} if lag is None else {"lag": lag}
     aligned = align_words(words, heard, **kw)
     if refine:
@@ -148,6 +176,7 @@ def espeak_voice(tmp: Path, text: str, voice: str = "en-us", rate_wpm: int = 165
     import espeak_words
 
     words = script_words(text)
+    text = " ".join(words)  # what the product's reference reads too (Japanese phrases get a space after 、)
     # char offset of each script word in the text espeak reads
     offsets, pos = [], 0
     for w in words:
@@ -193,31 +222,38 @@ def postprocess_check(tmp: Path, wav: Path, words: list[WordTiming]) -> np.ndarr
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--words", type=int, default=0, help="use only the first N words of the story")
+    ap.add_argument("--only", default="en,es,ja", help="which languages' rows to run")
     args = ap.parse_args()
     text = STORY if not args.words else " ".join(STORY.split()[: args.words])
+    only = set(args.only.split(","))
     asr = FasterWhisperASR({"asr_model": "", "compute_type": "int8", "vad_filter": False})
     print(f"ASR: faster-whisper {asr.version} {asr.model_label} ({asr.device}, {asr.compute_type})")
     results = {}
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        voices = (("piper joe (en_US)", piper_voice),
-                  ("espeak-ng en-us (= reference)", espeak_voice),
-                  ("espeak-ng en-us+f3 190 wpm", lambda t, x: espeak_voice(t, x, "en-us+f3", 190)))
-        for name, make in voices:
+        voices = (("piper joe (en_US)", piper_voice, "en", text),
+                  ("espeak-ng en-us (= reference)", espeak_voice, "en", text),
+                  ("espeak-ng en-us+f3 190 wpm", lambda t, x: espeak_voice(t, x, "en-us+f3", 190), "en", text),
+                  ("espeak-ng es+f3 190 wpm (Spanish)", lambda t, x: espeak_voice(t, x, "es+f3", 190), "es", STORY_ES),
+                  ("espeak-ng ja+f3 190 wpm (Japanese)", lambda t, x: espeak_voice(t, x, "ja+f3", 190), "ja", STORY_JA))
+        for name, make, lang, story in voices:
+            if lang not in only:
+                continue
             t0 = time.time()
-            wav, words, ref, boundary = make(tmp, text)
-            print(f"\n== {name}: {len(script_words(text))} script words, {len(ref)} reference words")
+            wav, words, ref, boundary = make(tmp, story)
+            print(f"\n== {name}: {len(script_words(story))} script words, {len(ref)} reference words"
+                  + ("" if lang == "en" else f"; ASR model {asr.label_for(lang)}"))
             plain = [w.word if isinstance(w, WordTiming) else w for w in words]
-            raw = asr_path(asr, wav, plain, lag=0.0, refine=False)
+            raw = asr_path(asr, wav, plain, lag=0.0, refine=False, language=lang)
             score("ASR raw (faster-whisper word times, script-aligned, no lag fix, no refinement)", raw, ref)
-            heard = asr.transcribe(wav, language="en")
+            heard = asr.transcribe(wav, language=lang)
             full = refine_with_audio(align_words(plain, heard), wav)
             results[name + " old"] = score("ASR path, old (alignment + lag fix + refine_with_audio)", full, ref)
             t1 = time.time()
-            new = align_to_audio(text, heard, wav)
+            new = align_to_audio(story, heard, wav, language=lang)
             dt = time.time() - t1
             secs = load_mono(wav, 16000).size / 16000
-            results[name + " new"] = score(f"ASR path, new (align_to_audio: + espeak reference DTW; {dt:.2f} s for "
+            results[name + " new" + ("" if lang == "en" else f" [{lang}]")] = score(f"ASR path, new (align_to_audio: + espeak reference DTW; {dt:.2f} s for "
                                            f"{secs:.0f} s of audio = {dt * 60 / secs:.2f} s per minute, after ASR)",
                                            new, ref)
             if boundary is not None:
@@ -231,13 +267,14 @@ def main() -> int:
                 print(f"    start error: {stats(pp)}")
                 results[name + " tts"] = {"start": pp}
             print(f"  ({time.time() - t0:.1f} s)")
-    print("\nTarget: median <= 30 ms, p95 <= 80 ms")
+    print("\nTarget: median <= 30 ms, p95 <= 80 ms (English); median <= 40 ms, p95 <= 120 ms (Spanish, Japanese)")
     ok = True
     for k, r in results.items():
+        med_t, p95_t = (40, 120) if k.endswith(("[es]", "[ja]")) else (30, 80)
         for part in ("start", "end"):
             e = np.abs(r.get(part, np.array([])))
             if e.size:
-                good = np.median(e) <= 30 and np.percentile(e, 95) <= 80
+                good = np.median(e) <= med_t and np.percentile(e, 95) <= p95_t
                 ok &= bool(good)
                 print(f"  {k:48s} {part:5s}: {'PASS' if good else 'MISS'}  (median {np.median(e):5.1f}, "
                       f"p95 {np.percentile(e, 95):5.1f}, max {e.max():6.1f} ms)")

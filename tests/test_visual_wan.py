@@ -99,6 +99,13 @@ def test_missing_model_and_bad_settings_are_clear_errors(tmp_path, monkeypatch):
         WanMotion(_settings(tmp_path), None).animate(_keyframe(tmp_path), _scene(0.5), tmp_path / "c")
     with pytest.raises(ConfigError, match="flow_shift"):
         WanMotion(_settings(tmp_path, flow_shift=-1.0), None)
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    with monkeypatch.context() as mp:  # diffusers' Wan prompt cleaning needs ftfy: say so before loading anything
+        mp.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ftfy" else find_spec(name, *a))
+        with pytest.raises(ProviderError, match="pip install ftfy"):
+            WanMotion(_settings(tmp_path), None).animate(_keyframe(tmp_path), _scene(0.5), tmp_path / "c")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # read at import time by the hub client
     m = WanMotion({**DEFAULTS["clips"], "provider": "wan", "device": "cpu"}, None)

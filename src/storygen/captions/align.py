@@ -3,7 +3,8 @@
 1. ``storygen.text.timing.align_words`` maps the recognised words onto the script's words (one timing each;
    unmatched words interpolated and flagged).
 2. ``refine_with_audio`` removes Whisper's systematic lag and snaps boundaries to pauses and energy dips.
-3. ``align_to_audio`` carries an espeak-ng reading's exact word boundaries onto the audio by DTW.
+3. ``align_to_audio`` carries an espeak-ng reading's exact word boundaries onto the audio by DTW, then
+   ``snap_to_onsets`` puts the first word and words after pauses on the speech onset.
 
 ``alignment_confidence`` (the share of matched words) tells a voice in another language, or a voice
 file that reads another text, from a good alignment: it is reported, not hidden.
@@ -142,7 +143,7 @@ def silent_runs(x: np.ndarray, sr: int, *, step: float = 0.005, floor_db: float 
         return np.zeros((0, 2))
     fr = x[: nfr * hop].reshape(nfr, hop).astype(np.float64)
     db = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-12)
-    db = np.convolve(db, np.ones(3) / 3, mode="same")
+    db = np.convolve(np.pad(db, 1, mode="edge"), np.ones(3) / 3, mode="valid")
     silent = db < max(float(np.percentile(db, 95)) - floor_db, -65.0)
     d = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
     a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
@@ -196,16 +197,16 @@ def snap_to_onsets(words: list[WordTiming], x: np.ndarray, sr: int, pause_before
         cand = runs[ok]
         if cand.size == 0:
             continue
-        if pause_before[k]:
+        inside = np.flatnonzero((cand[:, 0] <= starts[k]) & (starts[k] < cand[:, 1]))
+        if inside.size:  # a word never starts inside a silence, however far from its end
+            j = int(inside[0])
+        elif pause_before[k]:
             d = np.abs(cand[:, 1] - starts[k])
             j = int(np.argmin(d))
             if d[j] > window:
                 continue
         else:
-            inside = np.flatnonzero((cand[:, 0] <= starts[k]) & (starts[k] < cand[:, 1]))
-            if inside.size == 0:
-                continue
-            j = int(inside[0])
+            continue
         a, b = cand[j]
         starts[k] = b
         ends[k] = max(ends[k], b)
@@ -221,11 +222,14 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
     """Word timings for ``script`` read in ``wav``, given the ASR's words (the path for voices without timings).
 
     1. ``align_words`` + ``refine_with_audio``: which script word was heard where (matched / confidence).
-    2. espeak-ng reads the script (exact word boundaries in its own audio, ~0.1 s a minute); a DTW on
-       speaker-normalised MFCCs, banded around the ASR times, carries those boundaries onto ``wav``
-       (``storygen.captions.dtw``). Measured with benchmarks/alignment.py: the ASR times alone are
-       30-45 ms off at the median and 150-250 ms at p95; the warped reference is ~21 ms / ~74 ms on Piper
-       and ~4 ms / ~11 ms on espeak (benchmarks/alignment.py).
+    2. espeak-ng reads the script in ``language`` twice, with a male and a female voice (exact word
+       boundaries in its own audio, ~0.1 s a minute); a DTW on speaker-normalised MFCCs, banded around the
+       ASR times, carries those boundaries onto ``wav`` from the reading that matches it best
+       (``storygen.captions.dtw.best_warp``).
+    3. ``snap_to_onsets``: the first word, and words after a pause, start at the speech onset that ends it.
+    Measured (median / p95 word-start error): Piper ~18 / 70 ms and espeak ~3 / 15 ms
+    (benchmarks/alignment.py); voices from engines we neither ship nor use as the reference, flite and
+    festival, in benchmarks/alignment_voices.py (was 13-19 / 80-258 ms before steps 2's voice choice and 3).
     When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text) or
     espeak-ng is missing, the ASR times are kept: a warp of a reading of the wrong text means nothing.
     """
@@ -241,14 +245,14 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
         return prior
     try:
         from storygen.captions import dtw
-
         from storygen.text.language import espeak_voice
 
-        ref = dtw.espeak_reference(words, voice=espeak_voice(language))
+        voice = espeak_voice(language)
+        refs = [dtw.espeak_reference(words, voice=v) for v in (voice, voice + "+f3")]
     except (ImportError, OSError, RuntimeError):
         return prior
-    starts, ends, _cost = dtw.warp_word_times(ref, x, 16000, np.array([w.start for w in prior]),
-                                              np.array([w.matched for w in prior]))
-    out = [w.model_copy(update={"start": round(float(starts[k]), 3), "end": round(float(ends[k]), 3)})
-           for k, w in enumerate(prior)]
+    w = dtw.best_warp(refs, x, 16000, np.array([w.start for w in prior]), np.array([w.matched for w in prior]))
+    out = [wd.model_copy(update={"start": round(float(w.starts[k]), 3), "end": round(float(w.ends[k]), 3)})
+           for k, wd in enumerate(prior)]
+    ref = refs[0]
     return snap_to_onsets(make_monotonic(out), x, 16000, after_pause(words, ref.starts, ref.ends))

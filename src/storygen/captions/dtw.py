@@ -367,19 +367,19 @@ def band_center(ref_starts: np.ndarray, prior_starts: np.ndarray, anchor: np.nda
     return (rt + np.interp(rt, ref_starts[a][good], med[good])) / hop, True
 
 
-def warp_word_times(ref: Reference, target: np.ndarray, target_sr: int, prior_starts: np.ndarray,
-                    anchor: np.ndarray, *, half_width: float = 0.5, hop: float = 0.01,
-                    step_penalty: float = 0.1, energy_weight: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Carry the reference's word boundaries onto ``target`` (seconds). Returns (starts, ends, local cost
-    at each start: the mean feature distance over the word's first 50 ms, low = confident).
+@dataclass
+class Warp:
+    starts: np.ndarray  # seconds in the target, one per reference word
+    ends: np.ndarray
+    cost: np.ndarray  # mean feature distance over each word's first 50 ms (low = confident)
+    path_cost: float  # mean feature distance along the path over the reference's speech: how alike the voices are
 
-    Defaults measured with benchmarks/alignment.py on two Piper syntheses (joe): a light step penalty
-    (0.1, was 0.5) lets the path absorb a pause that is longer in one reading than the other instead of
-    pulling the next word's start into the silence, and a stronger speech/silence channel (2.0, was 1.0)
-    keeps word onsets on the energy rise; the Piper start p95 fell from 85-108 ms to ~67-71 ms with the
-    espeak rows unchanged."""
+
+def warp(ref: Reference, tf: Features, prior_starts: np.ndarray, anchor: np.ndarray, *, half_width: float = 0.5,
+         step_penalty: float = 0.0, energy_weight: float = 2.0) -> Warp:
+    """Carry the reference's word boundaries onto the target whose features are ``tf``."""
+    hop = tf.hop
     rf = features(ref.audio, ref.sample_rate, hop=hop, energy_weight=energy_weight)
-    tf = features(target, target_sr, hop=hop, energy_weight=energy_weight)
     center, anchored = band_center(ref.starts, prior_starts, anchor, len(rf.feat), hop,
                                    target_seconds=len(tf.feat) * hop)
     hw = half_width if anchored else max(half_width, 2.0)
@@ -390,4 +390,37 @@ def warp_word_times(ref: Reference, target: np.ndarray, target_sr: int, prior_st
     ends = map_boundaries(pi, pj, e_fr, side="end") * hop
     k = np.searchsorted(pi, s_fr)
     cost = np.array([float(pc[min(a, pc.size - 1): min(a + 5, pc.size)].mean()) for a in k])
-    return starts, np.maximum(ends, starts), cost
+    sp = rf.speech[pi]
+    path_cost = float(pc[sp].mean()) if sp.any() else float(pc.mean())
+    return Warp(starts, np.maximum(ends, starts), cost, path_cost)
+
+
+def best_warp(refs: list[Reference], target: np.ndarray, target_sr: int, prior_starts: np.ndarray,
+              anchor: np.ndarray, *, hop: float = 0.01, energy_weight: float = 2.0, **kw) -> Warp:
+    """The warp of the reference reading that matches the target best (lowest path cost).
+
+    MFCC distances are not speaker-free: a male espeak reading warped onto a female voice (or the other way
+    round) drifts inside words. Measured on flite rms (male, benchmarks/alignment_voices.py): the male
+    reading gave 12 / 49 ms (median / p95 start error) at a path cost of 0.70, a female one (+f3) 23 / 104 ms
+    at 0.88; the cost tells the better reference without knowing the truth."""
+    tf = features(target, target_sr, hop=hop, energy_weight=energy_weight)
+    out = [warp(r, tf, prior_starts, anchor, energy_weight=energy_weight, **kw) for r in refs]
+    return min(out, key=lambda w: w.path_cost)
+
+
+def warp_word_times(ref: Reference, target: np.ndarray, target_sr: int, prior_starts: np.ndarray,
+                    anchor: np.ndarray, *, half_width: float = 0.5, hop: float = 0.01,
+                    step_penalty: float = 0.0, energy_weight: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Carry the reference's word boundaries onto ``target`` (seconds). Returns (starts, ends, local cost
+    at each start: the mean feature distance over the word's first 50 ms, low = confident).
+
+    Defaults measured with benchmarks/alignment.py on two Piper syntheses (joe): a light step penalty
+    (0.1, was 0.5) lets the path absorb a pause that is longer in one reading than the other instead of
+    pulling the next word's start into the silence, and a stronger speech/silence channel (2.0, was 1.0)
+    keeps word onsets on the energy rise; the Piper start p95 fell from 85-108 ms to ~67-71 ms with the
+    espeak rows unchanged. No step penalty at all (0.0) then took flite rms, a voice from another engine,
+    from 12 / 64 ms to 12 / 49 ms (median / p95, benchmarks/alignment_voices.py, after onset snapping)."""
+    tf = features(target, target_sr, hop=hop, energy_weight=energy_weight)
+    w = warp(ref, tf, prior_starts, anchor, half_width=half_width, step_penalty=step_penalty,
+             energy_weight=energy_weight)
+    return w.starts, w.ends, w.cost

@@ -296,7 +296,7 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
     rtl = lb.is_rtl(spoken)
     style = {**style, "font": caption_family(words, language, style.get("font", "Fjalla One"))}
     sep = lb.joiner(language)
-    lead = ""  # a right-to-left mark: the line is right to left even when it opens with "NASA"
+    lead = "\u200f" if rtl else ""  # a right-to-left mark: the line is right to left even when it opens with "NASA"
     hi = _ass_color(style.get("highlight_color", "#FFD23F"))
     base = _ass_color(style.get("primary_color", "#FFFFFF"))
     x, y = caption_anchor(style, width, height)
@@ -339,7 +339,7 @@ def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width:
                 events.append(_dialogue(a, b, "{" + pos + "}" + lead + body, layer=1))
             if kind == "boxed":
                 events.append(_dialogue(slots[0][0], slots[-1][1], "{" + pos + "}" + lead + sep.join(texts), style="Box"))
-    encoding = 1
+    encoding = 1 if all(ord(c) < 0x100 for c in spoken) else -1
     return write_text(path, ass_header(style, width, height, encoding=encoding) + "".join(events))
 
 

@@ -10,7 +10,7 @@ and fitted to the requested size.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -37,7 +37,7 @@ class FluxImages:
     name = "flux"
     draws_at_output_size = False  # draws at keyframes.width x height; the keyframes stage fits it to the video
     # what schnell is distilled for; used while keyframes.model/steps/guidance are still SDXL's defaults
-    DEFAULTS = {"model": DEFAULT_MODEL, "steps": 4, "guidance": 0.0}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"model": DEFAULT_MODEL, "steps": 4, "guidance": 0.0}
     MULTIPLE = 16  # VAE factor 8 x 2x2 latent packing
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):

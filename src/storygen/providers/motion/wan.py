@@ -11,7 +11,7 @@ scheduler's shift (Wan recommends 3 for 480p, 5 for 720p; 0 keeps the folder's s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from storygen.config import DEFAULTS, Config
 from storygen.errors import ConfigError, ProviderError
@@ -47,7 +47,7 @@ class WanMotion:
     name = "wan"
     makes_video = True
     # Wan-AI's figures; used while clips.frames/guidance are still LTX-Video's defaults
-    DEFAULTS = {"frames": 81, "guidance": 5.0}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"frames": 81, "guidance": 5.0}
     MULTIPLE = 16  # VAE factor 8 x 2x2 patches
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
