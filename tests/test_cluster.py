@@ -174,8 +174,7 @@ def test_studio_queue_with_engine_ray_makes_the_story_on_the_cluster(cluster, tm
     """serve --engine ray: the queue's worker hands the job to the cluster and waits; the story is made there."""
     from storygen.queue.jobs import JobQueue, Submission
 
-    ids = cluster.node_ids()
-    cpu_nodes = {_label(ids["cpu1"]), _label(ids["cpu2"])}
+    cpu_nodes = {_label(v) for k, v in cluster.node_ids().items() if k.startswith("cpu")}  # one may have been killed
     with JobQueue(tmp_path / "stories", engine="ray", ray_address=cluster.address, gpu_resource=GPU) as q:
         row, _ = q.submit(Submission(idea=dict(IDEA), script_text=SHORT_SCRIPT))
         deadline = time.time() + 300

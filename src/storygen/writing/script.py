@@ -14,7 +14,7 @@ from storygen.text.language import count_units, info, unit_name, units_for
 from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
 from storygen.writing.settings import setting, story_language
-from storygen.writing.text import clean_script, count_words, dedupe_sentences, join_paragraphs, paragraphs
+from storygen.writing.text import clean_script, dedupe_sentences, join_paragraphs, paragraphs
 
 TOKENS_PER_WORD = 1.45  # generous for English prose in Qwen/Llama tokenizers (measured ~1.3)
 

@@ -54,7 +54,7 @@ def packaged_base() -> Path | None:
     parts = [root / rel for root, (_m, rel) in zip(roots, BASE_PARTS)]
     if not all(p.is_file() for p in parts) or not all((roots[0] / "data" / f).is_file() for f in BASE_FILES):
         return None
-    from storygen.providers.writer.llamacpp import assemble_parts, cache_dir
+    from storygen.providers._packaged import assemble_parts, cache_dir
     from storygen.workspace import atomic_path
 
     dest = cache_dir() / "faster-whisper-base"

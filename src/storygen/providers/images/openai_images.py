@@ -24,11 +24,7 @@ from PIL import Image, ImageOps
 from storygen.config import DEFAULTS, mask
 from storygen.errors import ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers.writer.openai_chat import (
-    OPENAI_BASE_URL,
-    _is_default_openai,
-    _message,
-)
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message
 
 DEFAULT_MODEL = "gpt-image-1"
 PORTRAIT = {"gpt-image-1": "1024x1536", "dall-e-3": "1024x1792", "dall-e-2": "1024x1024"}

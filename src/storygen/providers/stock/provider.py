@@ -33,7 +33,7 @@ from storygen.providers.stock.fit import (
 from storygen.providers.stock.http import HTTPStatusProblem, StockHTTP
 from storygen.providers.stock.queries import scene_queries
 from storygen.providers.stock.ranking import Memory, Scored, rank, reason
-from storygen.providers.vision.judging import DUPLICATE_BITS, hamming, phash
+from storygen.media.similarity import DUPLICATE_BITS, hamming, phash
 
 POOL = 24  # stop searching once this many candidates are in hand (after at least two queries)
 MAX_QUERIES = 4

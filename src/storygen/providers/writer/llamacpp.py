@@ -33,6 +33,13 @@ from typing import Any
 
 from storygen.errors import ProviderError
 from storygen.providers import devices, lifecycle
+from storygen.providers._packaged import (  # noqa: F401
+    _stamp,
+    _stamp_ok,
+    _stamp_path,
+    assemble_parts,
+    cache_dir,
+)
 from storygen.providers.writer.base import Completion, one_by_one
 
 # ----------------------------------------------------------------------------- the packaged model
@@ -56,13 +63,6 @@ QWEN_CODER_1_5B = PackagedModel(
 )
 
 
-def cache_dir() -> Path:
-    """Where assembled models live: ``$STORYGEN_CACHE/models`` or ``~/.cache/storygen/models``."""
-    root = os.environ.get("STORYGEN_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "storygen"
-    return base / "models"
-
-
 def packaged_part_paths(model: PackagedModel = QWEN_CODER_1_5B) -> list[Path]:
     """Locate every part file inside the installed packages (without importing them)."""
     paths: list[Path] = []
@@ -78,98 +78,6 @@ def packaged_part_paths(model: PackagedModel = QWEN_CODER_1_5B) -> list[Path]:
             raise ProviderError(f"The packaged writer model part '{p}' is missing.", f"reinstall it: {model.pip_hint}.")
         paths.append(p)
     return paths
-
-
-def _stamp_path(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".verified.json")
-
-
-def _stamp(dest: Path, sha: str) -> dict[str, Any]:
-    st = dest.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
-
-
-def _stamp_ok(dest: Path, size: int, sha_prefix: str) -> bool:
-    try:
-        stamp = json.loads(_stamp_path(dest).read_text(encoding="utf-8"))
-        st = dest.stat()
-    except (OSError, ValueError):
-        return False
-    return (
-        stamp.get("size") == size == st.st_size
-        and stamp.get("mtime_ns") == st.st_mtime_ns
-        and str(stamp.get("sha256", "")).startswith(sha_prefix)
-    )
-
-
-def _write_stamp(dest: Path, sha: str) -> None:
-    from storygen.workspace import write_text
-
-    write_text(_stamp_path(dest), json.dumps(_stamp(dest, sha)) + "\n")
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    """An advisory inter-process lock (POSIX); a no-op where fcntl is missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def assemble_parts(parts: list[Path], dest: Path, size: int, sha256_prefix: str) -> Path:
-    """Concatenate ``parts`` into ``dest`` once, atomically, and verify size and sha256 prefix.
-
-    A verified ``dest`` (its stamp file matches size and mtime) is returned at once. A ``dest`` without a
-    stamp is re-hashed; one that fails the check is rebuilt. The hash is computed while writing, so a fresh
-    build reads the parts exactly once.
-    """
-    dest = Path(dest)
-    if _stamp_ok(dest, size, sha256_prefix):
-        return dest
-    with _file_lock(dest.with_name(dest.name + ".lock")):
-        if _stamp_ok(dest, size, sha256_prefix):  # another process finished while we waited
-            return dest
-        if dest.is_file() and dest.stat().st_size == size:
-            from storygen.workspace import hash_file
-
-            sha = hash_file(dest)
-            if sha.startswith(sha256_prefix):
-                _write_stamp(dest, sha)
-                return dest
-        total = sum(p.stat().st_size for p in parts)
-        if total != size:
-            raise ProviderError(
-                f"The model parts add up to {total:,} bytes, expected {size:,} (a part is damaged or the wrong version).",
-                "reinstall the model packages, or set writer.model=PATH to a GGUF file.",
-            )
-        from storygen.workspace import atomic_path
-
-        h = hashlib.sha256()
-        with atomic_path(dest) as tmp:
-            with open(tmp, "wb") as out:
-                for p in parts:
-                    with open(p, "rb") as fh:
-                        for chunk in iter(lambda: fh.read(8 << 20), b""):
-                            h.update(chunk)
-                            out.write(chunk)
-            os.chmod(tmp, 0o644)
-            sha = h.hexdigest()
-            if not sha.startswith(sha256_prefix):
-                raise ProviderError(
-                    f"The assembled model's sha256 {sha[:16]} does not match the expected {sha256_prefix}.",
-                    "reinstall the model packages, or set writer.model=PATH to a GGUF file.",
-                )
-        _write_stamp(dest, sha)
-        return dest
 
 
 def packaged_model_path(model: PackagedModel = QWEN_CODER_1_5B) -> Path:

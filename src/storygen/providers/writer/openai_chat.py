@@ -18,10 +18,10 @@ from urllib.parse import urlparse
 
 from storygen.config import mask
 from storygen.errors import ProviderError
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message
 from storygen.providers.writer.base import Completion, one_by_one
 
 DEFAULT_MODEL = "gpt-4o-mini"
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 # USD per 1M tokens (input, output); dated snapshots match by prefix
 PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -58,10 +58,6 @@ def strict_schema(schema: Any) -> Any:
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
     return out
-
-
-def _is_default_openai(base_url: str) -> bool:
-    return not base_url or urlparse(base_url).hostname in ("api.openai.com",)
 
 
 class OpenAIWriter:
@@ -202,15 +198,6 @@ class OpenAIWriter:
 
     def complete_many(self, conversations: list[list[dict[str, str]]], **kw: Any) -> list[Completion]:
         return one_by_one(self, conversations, **kw)
-
-
-def _message(e: Any) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-    return str(getattr(e, "message", "") or e)
 
 
 def _with_schema_hint(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:

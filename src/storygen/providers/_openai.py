@@ -1,0 +1,23 @@
+"""What the OpenAI-client backends share (the writer, the images provider): the default address and how to read
+an API error's message."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def _is_default_openai(base_url: str) -> bool:
+    return not base_url or urlparse(base_url).hostname in ("api.openai.com",)
+
+
+def _message(e: Any) -> str:
+    """The message inside an openai.APIError (its JSON body's error.message), else its text."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+    return str(getattr(e, "message", "") or e)
