@@ -35,6 +35,7 @@ class CaptionsStage(Stage):
         s = {"style": {k: c[k] for k in STYLE_KEYS}, "render": {k: ctx.cfg.get(f"render.{k}") for k in ("width", "height")}}
         if load_timings(ctx.p(L.TIMINGS)) is None:
             s["asr"] = {k: c[k] for k in ("asr", "asr_model", "compute_type", "vad_filter")}
+        if _language(ctx) != "en":  # line breaking, fonts and ASR follow the language (English keeps its old keys)
             s["language"] = _language(ctx)
         return s
 
@@ -66,11 +67,12 @@ class CaptionsStage(Stage):
         words = [w.model_copy(update={"start": min(w.start, duration), "end": min(w.end, duration)}) for w in words]
         c = ctx.cfg.section("captions")
         write_words_json(words, ctx.p(L.WORDS))
-        write_srt(words, ctx.p(L.CAPTIONS_SRT), mode="word")
-        write_srt(words, ctx.p(L.PHRASES_SRT), mode="phrase", max_words=int(c["max_words"]) + 3)
-        write_vtt(words, ctx.p(L.CAPTIONS_VTT))
+        lang = _language(ctx)
+        write_srt(words, ctx.p(L.CAPTIONS_SRT), mode="word", language=lang)
+        write_srt(words, ctx.p(L.PHRASES_SRT), mode="phrase", max_words=int(c["max_words"]) + 3, language=lang)
+        write_vtt(words, ctx.p(L.CAPTIONS_VTT), language=lang)
         write_ass(words, ctx.p(L.CAPTIONS_ASS), style={k: c[k] for k in STYLE_KEYS},
-                  width=int(ctx.cfg.get("render.width")), height=int(ctx.cfg.get("render.height")))
+                  width=int(ctx.cfg.get("render.width")), height=int(ctx.cfg.get("render.height")), language=lang)
         info.update(words=len(words), duration=round(duration, 3))
         return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
 

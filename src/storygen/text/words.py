@@ -17,7 +17,7 @@ _WS = re.compile(r"\s+")
 # dashes that separate words ("wait—no", "then -- silence") are word breaks, hyphens are not
 _DASH_BREAK = re.compile(r"\s*(?:—|–|--+)\s*")
 # after a CJK comma or sentence end (with its closing bracket) that is followed by more text
-_CJK_BREAK = re.compile(r"(?<=[、。！？，；：」』）])(?=[^\s、。！？，；：」』）])")
+_CJK_BREAK = re.compile(r"(?<=[、。！？，；：」』）”’])(?=[^\s、。！？，；：」』）”’])")
 
 
 def speakable_text(script: str) -> str:
