@@ -89,3 +89,24 @@ def test_default_install_does_not_pull_ray():
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
     assert not any(d.lower().startswith("ray") for d in project["dependencies"])
     assert any(d.startswith("ray") for d in project["optional-dependencies"]["cluster"])
+
+
+def test_engine_ray_without_a_cluster_is_one_line_in_seconds(tmp_path, monkeypatch):
+    """QA: it printed Ray's 80-line traceback, and hung for minutes on an unreachable --ray-address."""
+    import socket
+    import time
+
+    from conftest import invoke_cli
+
+    pytest.importorskip("ray")
+    ideas = tmp_path / "ideas.txt"
+    ideas.write_text("A lighthouse keeper finds a message in a bottle\n")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    r = invoke_cli("batch", str(ideas), "-o", str(tmp_path / "out"), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}")
+    assert time.monotonic() - t0 < 30
+    assert r.exit_code == 3 and f"No Ray cluster answers at 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+    assert "--ray-address" in r.stderr

@@ -140,3 +140,43 @@ def test_a_music_track_outside_the_story_is_used_and_keyed_by_content(tmp_path, 
     _tone(track, 660.0)
     make_story(StoryRequest(out=out, config=cfg), on_event=lambda e: e["event"] == "done" and ran.append(e["stage"]))
     assert ran == ["final"]
+
+
+def test_a_new_idea_does_not_replace_a_storys_idea_file_without_force(tmp_path, inputs):
+    """QA: `make "A different idea" -o DIR` on a story made from --idea-file quietly re-ideaed it."""
+    idea, _ = inputs
+    out = tmp_path / "s"
+    make_story(StoryRequest(idea_file=idea, out=out, until="idea"))
+    with pytest.raises(InputError, match="already holds a different idea"):
+        make_story(StoryRequest(idea="A different idea entirely", out=out, until="idea"))
+    assert read_json(out / layout.IDEA)["title"] == IDEA["title"]
+
+
+def test_a_script_in_another_language_gives_a_story_in_that_language(tmp_path):
+    script = tmp_path / "ja.txt"
+    script.write_text("東京の猫が毎晩屋根の上で月を見ていた。ある夜、月が猫に話しかけた。", encoding="utf-8")
+    make_story(StoryRequest(script=script, out=tmp_path / "ja", until="idea"))
+    assert read_json(tmp_path / "ja" / layout.IDEA)["language"] == "ja"
+
+
+def test_the_language_asked_for_sticks_on_resume_and_a_bad_code_fails_first(tmp_path, inputs):
+    idea, script = inputs
+    out = tmp_path / "es"
+    make_story(StoryRequest(idea_file=idea, script=script, out=out, until="script", language="es"))
+    assert read_json(out / layout.IDEA)["language"] == "es"
+    ran: list[str] = []
+    make_story(StoryRequest(out=out, until="script"), on_event=lambda e: e["event"] == "done" and ran.append(e["stage"]))
+    assert ran == []  # QA: a resume without --language re-made everything in English
+    with pytest.raises(InputError, match="xx"):
+        make_story(StoryRequest(idea="un gato", out=tmp_path / "xx", language="xx"))
+    assert not (tmp_path / "xx").exists()
+
+
+def test_json_mode_reports_a_failure_as_an_event_and_logs_get_plain_lines(tmp_path, inputs):
+    idea, script = inputs
+    r = invoke_cli("make", "--idea-file", str(idea), "-o", str(tmp_path / "s"), "--json", "--until", "idea",
+                   "-c", "story.language=xx")
+    last = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.exit_code == 2 and last["event"] == "failed" and "xx" in last["error"] and last["fix"]
+    r = invoke_cli("make", "--idea-file", str(idea), "--script", str(script), "-o", str(tmp_path / "t"), "--until", "script")
+    assert r.exit_code == 0 and "Script: done in" in r.stderr  # not a terminal: one plain line per stage

@@ -66,9 +66,13 @@ def _pairs(overrides: list[str] | None) -> dict[str, str]:
 
 
 def _reporter(json_: bool, quiet: bool):
-    from storygen.progress import JsonReporter, QuietReporter, RichReporter
+    from storygen.progress import JsonReporter, LineReporter, QuietReporter, RichReporter
 
-    return JsonReporter() if json_ else QuietReporter() if quiet else RichReporter(err)
+    if json_:
+        return JsonReporter()
+    if quiet:
+        return QuietReporter()
+    return RichReporter(err) if err.is_terminal else LineReporter(err)
 
 
 @app.command()
@@ -116,7 +120,7 @@ def make(
             err.print(f"[yellow]note:[/yellow] {escape(result.note)}", highlight=False)
         shown = result.final or result.story
         if json_:
-            print(json.dumps({"event": "finished", "story": str(result.story),
+            print(json.dumps({"t": round(time.time(), 3), "event": "finished", "story": str(result.story),
                               "final": str(result.video) if result.video else None,
                               "seconds": round(result.seconds, 2), "ran": result.ran}))
         elif quiet:
@@ -130,6 +134,12 @@ def make(
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001 - every error is one line; the traceback with --debug
+        if json_:  # a machine reader gets the failure as an event too (stderr keeps the one line)
+            from storygen.service import user_error
+
+            ue = user_error(e, cfg)
+            print(json.dumps({"t": round(time.time(), 3), "event": "failed", "error": ue.problem, "fix": ue.fix,
+                              "exit_code": ue.exit_code}), flush=True)
         _fail(e, cfg, debug)
 
 
@@ -225,7 +235,7 @@ def batch(
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/yellow] Finished stages are kept; run the same command to resume.")
         raise typer.Exit(130) from None
-    except StoryGenError as e:  # the engine itself (no Ray, no cluster, no shared folder)
+    except Exception as e:  # noqa: BLE001 - the engine itself (no Ray, no cluster, no shared folder): one line
         _fail(e, cfg)
     failed = [r for r in rows if r["error"]]
     if json_:
@@ -254,6 +264,7 @@ def status(
     `storygen batch`), one line per story."""
     from storygen.pipeline import story_status
     from storygen.stages.base import Context, RunOptions
+    from storygen.lease import holder_alive, read_lease
     from storygen.workspace import MANIFEST, Story
 
     cfg = None
@@ -267,6 +278,8 @@ def status(
         ctx = Context(story=story, cfg=cfg, options=RunOptions())
         states = story_status(ctx)
         manifest = story.load_manifest()["stages"]
+        holder = read_lease(story.root)
+        holder = holder if holder_alive(holder) else None
     except StoryGenError as e:
         _fail(e, cfg)
         return
@@ -275,6 +288,9 @@ def status(
                            "seconds": manifest.get(s.name, {}).get("seconds"),
                            "node": manifest.get(s.name, {}).get("node")} for s in states], indent=2))
         return
+    if holder is not None:
+        err.print(f"[yellow]being made now[/yellow] by {escape(holder.describe())} since "
+                  f"{time.strftime('%H:%M:%S', time.localtime(holder.since))}", highlight=False)
     table = Table(title=str(story.root), show_lines=False)
     for col in ("stage", "state", "provider", "node", "time", "why"):
         table.add_column(col)
@@ -399,8 +415,15 @@ def configure_process() -> None:
     os.environ.update(accel.inductor_env(os.environ))  # compiled kernels go to storygen's cache, not /tmp
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, a service manager) stops like Ctrl-C: lease given back, stages kept
+
+
 def main() -> None:
+    import signal
+
     configure_process()
+    signal.signal(signal.SIGTERM, _terminated)
     app(prog_name="storygen")
 
 

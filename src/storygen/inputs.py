@@ -180,7 +180,9 @@ def idea_from_script(script: str) -> StoryIdea | None:
     if len(title) > 80:
         title = title[:80].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     logline = " ".join(sentences[:2])[:600]
-    return StoryIdea(title=title, logline=logline, source=logline)
+    from storygen.text.language import detect_language
+
+    return StoryIdea(title=title, logline=logline, source=logline, language=detect_language(script))
 
 
 def read_voice_file(src: Path) -> bytes:
@@ -207,8 +209,10 @@ def stage_user_inputs(story: Story, opts: RunOptions, cfg: Config, *, force: boo
     p = prepared if prepared is not None else prepare_user_inputs(opts, cfg)
     if p.idea_text is not None:
         _replace_guard(story, IDEA_TXT, p.idea_text.encode(), force, "idea")
+        _replace_guard(story, IDEA_JSON, b"", force, "idea")  # a story made from an idea file is not re-ideaed either
     elif p.idea is not None:
         _replace_guard(story, IDEA_JSON, _idea_bytes(p.idea), force, "idea")
+        _replace_guard(story, IDEA_TXT, b"", force, "idea")
     elif not (story.path(IDEA_TXT).exists() or story.path(IDEA_JSON).exists()):
         raise InputError("No idea given.", 'pass one: storygen make "your idea" (or --idea-file FILE).')
     if p.script is not None:

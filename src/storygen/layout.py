@@ -24,6 +24,7 @@ USER_SCRIPT = "script/user_script.txt"
 USER_VOICE_DIR = "voice/user"
 USER_IMAGES_DIR = "keyframes/user"
 USER_MUSIC_DIR = "final/user"
+LANGUAGE_INPUT = "idea/language.txt"  # the language asked for (--language), kept so a resume keeps it
 
 # ---------------------------------------------------------------- stage outputs
 IDEA = "idea/idea.json"

@@ -125,10 +125,11 @@ class StoryLease:
             if other is None:
                 break
             if deadline is not None and time.monotonic() >= deadline:
+                waited = f" (waited {self.wait:g} s)" if self.wait else ""
                 raise StoryBusy(f"Story '{self.root}' is being made by {other.describe()}, "
-                                f"since {time.strftime('%H:%M:%S', time.localtime(other.since))}.",
-                                "wait for that run to finish (or pass --wait SECONDS to queue behind it), "
-                                "or stop it; a run that died loses the story after its lease times out.")
+                                f"since {time.strftime('%H:%M:%S', time.localtime(other.since))}{waited}.",
+                                "let that run finish, or stop it; --wait SECONDS queues behind it. A run that was killed "
+                                "frees the story at once on its own host, after its lease times out on another.")
             if not told and self.on_wait is not None:
                 self.on_wait(other)
                 told = True

@@ -82,3 +82,28 @@ class RichReporter:
         elif kind == "done":
             self.progress.update(task, completed=1.0, note=f"{event['seconds']:.1f}s via {event.get('provider') or '-'}")
             self.progress.stop_task(task)
+
+
+class LineReporter:
+    """One plain line per stage event, for a log file, CI or nohup (a progress bar there prints nothing until the
+    end)."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind, stage = event["event"], LABELS.get(event.get("stage", ""), event.get("stage", ""))
+        line = {
+            "start": lambda: f"{stage}: started ({event.get('why', '')})",
+            "skip": lambda: f"{stage}: skipped ({event.get('why', '')})",
+            "done": lambda: f"{stage}: done in {event.get('seconds', 0):.1f}s via {event.get('provider') or '-'}",
+            "warning": lambda: f"{stage}: warning: {event.get('message', '')}",
+        }.get(kind)
+        if line is not None:
+            self.console.print(escape(line()), highlight=False, soft_wrap=True)

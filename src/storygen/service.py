@@ -178,6 +178,10 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     from storygen.workspace import Story, cleanup_partials
 
     cfg = cfg if cfg is not None else load_request_config(req)
+    if cfg.get("story.language"):  # an unknown code fails here, before any work
+        from storygen.text.language import parse_language
+
+        parse_language(str(cfg.get("story.language")))
     until, from_stage = check_stage(req.until, "--until"), check_stage(req.from_stage, "--from")
     if until and from_stage and layout.STAGES.index(from_stage) > layout.STAGES.index(until):
         raise InputError(f"--from {from_stage} comes after --until {until}: nothing would run.",
@@ -208,6 +212,7 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
                        on_wait=lambda who: emit({"event": "waiting", "story": str(story.root), "holder": who.describe()}))
     with lease:
         cleanup_partials(story.root)  # under the lease: what is left of a dead run is no one's now
+        cfg = _sticky_language(story, cfg)
         if not given and prepared.idea is None and not (story.path(IDEA_TXT).is_file() or story.path(IDEA_JSON).is_file()):
             raise not_a_story
         stage_user_inputs(story, opts, cfg, force=req.force, prepared=prepared)
@@ -216,6 +221,22 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     video_ = video if video.exists() else None
     return StoryResult(story=story.root, video=video_, final=video_ if until in (None, "final") else None,
                        seconds=took, ran=[k for k, v in summary.items() if v["ran"]], summary=summary, note=note)
+
+
+def _sticky_language(story: Any, cfg: Config) -> Config:
+    """A language asked for once stays the story's: it is kept in the story and used again on a resume that
+    does not name one (a story whose language was only detected keeps it through its idea)."""
+    from storygen.workspace import write_text
+
+    kept = story.path(layout.LANGUAGE_INPUT)
+    asked = str(cfg.get("story.language") or "").strip()
+    if asked:
+        if not kept.exists() or kept.read_text(encoding="utf-8").strip() != asked:
+            write_text(kept, asked + "\n")
+        return cfg
+    if kept.exists() and kept.read_text(encoding="utf-8").strip():
+        return cfg.with_overrides([f"story.language={kept.read_text(encoding='utf-8').strip()}"])
+    return cfg
 
 
 def _emitter(on_event: Callable[[Event], None] | None, cancel: CancelToken | None) -> Callable[[Event], None]:

@@ -179,6 +179,32 @@ def _call_gpu(ray: Any, workers: list[Any], req: StoryRequest, n: int, queue: An
 
 
 # ---------------------------------------------------------------- the driver side
+def connect(ray: Any, address: str | None) -> None:
+    """Join the cluster at ``address`` (or RAY_ADDRESS, or a cluster started on this machine), or fail in seconds
+    with one line: Ray itself retries an unreachable address for minutes and then prints a traceback."""
+    import os
+    import socket
+
+    target = address or os.environ.get("RAY_ADDRESS") or "auto"
+    fix = ("start one (`ray start --head` on the head, `ray start --address=HEAD:6379` on each worker) and pass "
+           "--ray-address HEAD:6379, or use --engine local")
+    if target != "auto" and not target.startswith(("ray://", "anyscale://")):
+        host, _, port = target.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, ValueError):
+            raise ProviderError(f"No Ray cluster answers at {target}.", fix) from None
+    try:
+        ray.init(address=target, namespace="storygen", log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": worker_env()})
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        if target == "auto":
+            raise ProviderError("No Ray cluster runs on this machine and none was named (--ray-address or RAY_ADDRESS).",
+                                fix) from None
+        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        raise ProviderError(f"Could not join the Ray cluster at {target} ({first[:160]}).", fix) from None
+
+
 def check_shared(ray: Any, folder: Path) -> None:
     """Every alive node with CPUs must see the stories folder at the same path: write a probe, read it on each."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -221,8 +247,7 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     from ray.util.queue import Empty, Queue
 
     if not ray.is_initialized():
-        ray.init(address=address or "auto", namespace="storygen", log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": worker_env()})
+        connect(ray, address)
     root = stories_root or (requests[0].out.parent if requests and requests[0].out else Path("stories"))
     check_shared(ray, root)
     n_gpu = gpu_count(ray, gpu_resource)

@@ -57,7 +57,7 @@ class CaptionsStage(Stage):
             ctx.progress(0.1, f"listening with {asr.name}")
             heard = asr.transcribe(wav, language=_language(ctx), prompt=None)
             ctx.progress(0.7, "aligning the script to the audio")
-            words = align_to_audio(script, heard, wav)
+            words = align_to_audio(script, heard, wav, language=_language(ctx))
             info = alignment_report(words)
             if info.get("low_confidence"):
                 info["warnings"] = [f"Only {info['matched_share']:.0%} of the script's words were heard in the narration: "
