@@ -81,7 +81,8 @@ class FinalStage(Stage):
             ctx.progress(0.02, "choosing the music")
             bed = make_music_bed(ctx.p(L.MUSIC), total + 1.0, pick_mood(idea.tone, idea.theme, idea.logline),
                                  seed=int(ctx.cfg.get("keyframes.seed")))
-            music, music_info = bed.path, bed.record()
+            music = bed.path
+            music_info = {k: v for k, v in bed.record().items() if k != "path"}  # no machine paths in the manifest
             warnings += [bed.warning] if bed.warning else []
         # the packaged font the captions name (it draws every caption character), and one for the title: the same
         # when it draws the title too
