@@ -92,3 +92,12 @@ def apply_memory_options(pipe: Any, device: str, *, offload: bool, vae_tiling: b
     else:
         pipe.to(device)
     return applied
+
+
+def own_defaults(settings: dict[str, Any], section: str, mine: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with every key still at the section's shared default (SDXL's for keyframes, LTX's for clips)
+    replaced by this backend's own (``mine``)."""
+    from storygen.config import DEFAULTS
+
+    shared = DEFAULTS[section]
+    return {**settings, **{k: v for k, v in mine.items() if settings.get(k, shared.get(k)) == shared.get(k)}}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+from storygen.config import mask
+
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -21,3 +23,11 @@ def _message(e: Any) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
     return str(getattr(e, "message", "") or e)
+
+
+def scrub(text: Any, key: str | None) -> str:
+    """An error text for a message: one line, at most 300 characters, the API key masked."""
+    s = " ".join(str(text).split())
+    if key and len(key) >= 4:
+        s = s.replace(key, mask(key))
+    return s[:300]

@@ -14,20 +14,14 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
-from storygen.config import DEFAULTS, Config
+from storygen.config import Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Scene, StyleBible
 from storygen.providers import accel, devices, lifecycle
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
+from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
 from storygen.providers.images.sdxl import build_prompt
 
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
-
-
-def own_defaults(settings: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` with every key still at the keyframes section's shared (SDXL) default replaced by FLUX's own."""
-    shared = DEFAULTS["keyframes"]
-    return {**settings, **{k: v for k, v in mine.items() if settings.get(k, shared.get(k)) == shared.get(k)}}
 
 
 class FluxImages:
@@ -41,7 +35,7 @@ class FluxImages:
     MULTIPLE = 16  # VAE factor 8 x 2x2 latent packing
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
-        self.settings = s = own_defaults(dict(settings), self.DEFAULTS)
+        self.settings = s = own_defaults(dict(settings), "keyframes", self.DEFAULTS)
         self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
         self.steps = int(s["steps"])
         self.guidance = float(s["guidance"])

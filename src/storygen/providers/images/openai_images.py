@@ -21,10 +21,10 @@ from urllib.parse import urlparse
 
 from PIL import Image, ImageOps
 
-from storygen.config import DEFAULTS, mask
+from storygen.config import DEFAULTS
 from storygen.errors import ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, scrub
 
 DEFAULT_MODEL = "gpt-image-1"
 PORTRAIT = {"gpt-image-1": "1024x1536", "dall-e-3": "1024x1792", "dall-e-2": "1024x1024"}
@@ -87,10 +87,7 @@ class OpenAIImages:
 
     # ------------------------------------------------------------------ errors
     def _scrub(self, text: Any) -> str:
-        s = " ".join(str(text).split())
-        if self._key and len(self._key) >= 4:
-            s = s.replace(self._key, mask(self._key))
-        return s[:300]
+        return scrub(text, self._key)
 
     def _error(self, e: Exception) -> ProviderError:
         o = self._openai

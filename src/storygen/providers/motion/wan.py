@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from storygen.config import DEFAULTS, Config
+from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
 from storygen.models import Scene
 from storygen.providers import accel, devices, lifecycle
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
+from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import clip_size, load_keyframe, motion_words, oom_error, write_clip
 
@@ -26,12 +26,6 @@ DEFAULT_MODEL = "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"
 WAN_NEGATIVE = ("bright colours, overexposed, static, blurred details, subtitles, worst quality, low quality, "
                 "JPEG artifacts, ugly, deformed, extra fingers, poorly drawn hands, poorly drawn face, "
                 "cluttered background, walking backwards")
-
-
-def own_defaults(settings: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` with every key still at the clips section's shared default replaced by Wan's own."""
-    shared = DEFAULTS["clips"]
-    return {**settings, **{k: v for k, v in mine.items() if settings.get(k, shared.get(k)) == shared.get(k)}}
 
 
 def frames_4k1(n: int) -> int:
@@ -51,7 +45,7 @@ class WanMotion:
     MULTIPLE = 16  # VAE factor 8 x 2x2 patches
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
-        s = own_defaults(dict(settings), self.DEFAULTS)
+        s = own_defaults(dict(settings), "clips", self.DEFAULTS)
         self.model_ref, self.is_local = devices.resolve_model(str(s["model"]), DEFAULT_MODEL)
         self.steps = int(s["steps"])
         self.guidance = float(s["guidance"])

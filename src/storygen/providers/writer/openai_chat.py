@@ -16,9 +16,8 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from storygen.config import mask
 from storygen.errors import ProviderError
-from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, scrub
 from storygen.providers.writer.base import Completion, one_by_one
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -101,10 +100,7 @@ class OpenAIWriter:
 
     # ------------------------------------------------------------------ helpers
     def _scrub(self, text: Any) -> str:
-        s = " ".join(str(text).split())
-        if self._key and len(self._key) >= 4:
-            s = s.replace(self._key, mask(self._key))
-        return s[:300]
+        return scrub(text, self._key)
 
     def _error(self, e: Exception) -> ProviderError:
         o = self._openai
