@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storygen import layout as L
 from storygen.config import Config
 from storygen.inputs import RunOptions
 from storygen.models import WordTiming
 from storygen.providers import registry
 from storygen.workspace import Story
 
-__all__ = ["Context", "RunOptions", "Stage", "StageResult", "MIN_SECONDS", "load_timings", "usage_info", "voice_reads_tags",
+__all__ = ["Context", "RunOptions", "Stage", "StageResult", "MIN_SECONDS", "load_timings", "story_language", "usage_info", "voice_reads_tags",
            "wants_writer", "writer_is_small", "writer_settings"]
 
 #: a narration shorter than this is a damaged file, not a voice-over (checked by the voice and final stages)
@@ -119,3 +120,15 @@ def load_timings(path: Path) -> list[WordTiming] | None:
 
     data = json.loads(path.read_text(encoding="utf-8"))
     return None if data is None else [WordTiming.model_validate(w) for w in data]
+
+
+def story_language(ctx: Context) -> str:
+    """The story's language: ``story.language`` when set, else what the idea stage recorded, else English."""
+    from storygen.models import StoryIdea
+    from storygen.text.language import parse_language
+    from storygen.workspace import read_json
+
+    code = str(ctx.cfg.get("story.language") or "").strip()
+    if not code and ctx.p(L.IDEA).exists():
+        code = StoryIdea.model_validate(read_json(ctx.p(L.IDEA))).language
+    return parse_language(code or "en")

@@ -6,21 +6,16 @@ from __future__ import annotations
 from storygen import layout as L
 from storygen.media.ffmpeg import probe
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, load_timings
+from storygen.stages.base import Context, Stage, StageResult, load_timings, story_language
 
 STYLE_KEYS = ("style", "font", "size", "primary_color", "highlight_color", "outline_color", "outline", "position", "max_words", "max_chars")
 
 
 def _language(ctx: Context) -> str:
-    """The story's language for ASR (a base code: whisper takes "pt", not "pt-BR")."""
-    from storygen.models import StoryIdea
+    """The story's language for ASR and captions (a base code: whisper takes "pt", not "pt-BR")."""
     from storygen.text.language import base
-    from storygen.workspace import read_json
 
-    code = str(ctx.cfg.get("story.language") or "").strip()
-    if not code and ctx.p(L.IDEA).exists():
-        code = StoryIdea.model_validate(read_json(ctx.p(L.IDEA))).language
-    return base(code or "en")
+    return base(story_language(ctx))
 
 
 class CaptionsStage(Stage):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from storygen import layout as L
 from storygen.providers.registry import get_provider
-from storygen.stages.base import Context, Stage, StageResult, usage_info, voice_reads_tags, wants_writer, writer_settings
+from storygen.stages.base import (Context, Stage, StageResult, story_language, usage_info, voice_reads_tags,
+                                  wants_writer, writer_settings)
 from storygen.workspace import write_text
 
 
@@ -25,8 +26,8 @@ class ReviseStage(Stage):
         s = {"revise": ctx.cfg.public_section("revise"), "voice_provider": ctx.cfg.get("voice.provider")}
         if wants_writer(ctx.cfg, ctx.cfg.get("revise.llm")):
             s["writer"] = writer_settings(ctx)
-        if _language(ctx) != "en":  # the rules differ per language (English keeps the keys it always had)
-            s["language"] = _language(ctx)
+        if story_language(ctx) != "en":  # the rules differ per language (English keeps the keys it always had)
+            s["language"] = story_language(ctx)
         return s
 
     def outputs(self, ctx: Context):
@@ -38,18 +39,10 @@ class ReviseStage(Stage):
         writer = get_provider("writer", ctx.cfg) if wants_writer(ctx.cfg, ctx.cfg.get("revise.llm")) else None
         text = ctx.p(L.SCRIPT).read_text(encoding="utf-8")
         revised, changes, comps = revise_script(writer, text, ctx.cfg, voice_reads_tags=voice_reads_tags(ctx.cfg),
-                                               language=_language(ctx))
+                                               language=story_language(ctx))
         write_text(ctx.p(L.CHANGES), changes)
         write_text(ctx.p(L.REVISED), revised.strip() + "\n")
         return StageResult(self.outputs(ctx), provider=writer.name if writer else "rules",
                            version=writer.version if writer else "",
                            info={"words": count_words(revised), **usage_info(comps)})
 
-
-def _language(ctx: Context) -> str:
-    """The story's language, as the idea stage recorded it."""
-    from storygen.models import StoryIdea
-    from storygen.workspace import read_json
-
-    path = ctx.p(L.IDEA)
-    return StoryIdea.model_validate(read_json(path)).language if path.exists() else "en"

@@ -7,7 +7,7 @@ from storygen import layout as L
 from storygen.inputs import USER_VOICE_DIR, user_voice
 from storygen.models import StoryIdea, WordTiming
 from storygen.providers.registry import get_provider
-from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
+from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult, story_language
 from storygen.workspace import read_json, write_json
 
 POST_KEYS = ("target_lufs", "pad_start", "pad_end", "max_pause")
@@ -58,7 +58,7 @@ class VoiceStage(Stage):
             from storygen.writing import strip_audio_tags
 
             idea = StoryIdea.model_validate(read_json(ctx.p(L.IDEA)))
-            language = story_language(ctx.cfg, idea)
+            language = story_language(ctx)
             voice, fallback = pick_voice(ctx.cfg, language)
             text = ctx.p(L.REVISED).read_text(encoding="utf-8")
             if not voice.reads_audio_tags:
@@ -80,12 +80,6 @@ class VoiceStage(Stage):
             info["warnings"] = warnings
         return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
 
-
-def story_language(cfg, idea: StoryIdea) -> str:
-    """``story.language`` when set, else the language recorded in the idea."""
-    from storygen.text.language import parse_language
-
-    return parse_language(str(cfg.get("story.language") or "").strip() or idea.language or "en")
 
 
 def pick_voice(cfg, language: str):
