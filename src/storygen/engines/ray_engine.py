@@ -110,7 +110,10 @@ def _run_segment(req: StoryRequest, n: int, queue: Any, models: Any, node: str) 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "done":
             nodes[event["stage"]] = node
-        queue.put((n, event))
+        try:
+            queue.put((n, event))
+        except Exception:  # noqa: BLE001 - the events queue died with the driver's node: the story goes on
+            pass
 
     try:
         r = make_story(req, on_event=on_event, models=models, node=node)
@@ -253,7 +256,10 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     n_gpu = gpu_count(ray, gpu_resource)
     GPUWorker, story_task = _define(ray, gpu_resource)
     workers = [GPUWorker.remote() for _ in range(n_gpu)]
-    queue = Queue(maxsize=10_000, actor_options={"num_cpus": 0})
+    # The events queue lives on the driver's own node: a worker node that dies must not take the events with it.
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    queue = Queue(maxsize=10_000, actor_options={"num_cpus": 0, "scheduling_strategy": here})
     pending = {}
     for n, req in enumerate(requests, 1):
         req = replace(req, wait=LEASE_WAIT if req.wait is not None and req.wait < LEASE_WAIT else req.wait)
@@ -267,7 +273,7 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
                     ray.cancel(ref, force=True)
                 cancel.check()
             done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
-            _drain(queue, Empty, on_event)
+            _drain(queue, Empty, on_event, ray)
             for ref in done:
                 n = pending.pop(ref)
                 try:
@@ -280,7 +286,7 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
                 results[n] = o
                 if on_outcome is not None:
                     on_outcome(o)
-        _drain(queue, Empty, on_event)
+        _drain(queue, Empty, on_event, ray)
     finally:
         for w in workers:
             ray.kill(w)
@@ -288,12 +294,14 @@ def run_batch_ray(requests: list[StoryRequest], *, address: str | None = None, o
     return [results[n] for n in sorted(results)]
 
 
-def _drain(queue: Any, empty: type, on_event: BatchEvent | None) -> None:
+def _drain(queue: Any, empty: type, on_event: BatchEvent | None, ray: Any) -> None:
     while True:
         try:
             items = queue.get_nowait_batch(min(queue.qsize(), 500)) if queue.qsize() else []
         except empty:
             items = []
+        except ray.exceptions.RayActorError:  # progress events are lost, the stories are not: keep waiting on them
+            return
         if not items:
             return
         if on_event is not None:
