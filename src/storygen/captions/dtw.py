@@ -349,8 +349,12 @@ def band_center(ref_starts: np.ndarray, prior_starts: np.ndarray, anchor: np.nda
                 hop: float, *, target_seconds: float) -> tuple[np.ndarray, bool]:
     """Expected target frame for every reference frame, from the prior (ASR) word starts.
 
-    Offsets (prior - reference) of the anchor words are smoothed with a running median over 15 words and
-    anchors that stray more than 0.25 s from it are dropped, so one misheard word cannot bend the band.
+    The offsets (prior - reference) of the anchor words drift when the two readings differ in speed, so a
+    straight line is fitted to them first (refitted without anchors more than 0.5 s off it). What the line
+    leaves is smoothed with a running median over 15 words, and anchors that stray more than 0.25 s from it
+    are dropped, so one misheard word cannot bend the band. (A running median of the raw offsets lagged
+    behind the drift: with Japanese phrases of about a second each, 15 words span 15 s, and the band
+    started 0.8 s early; benchmarks/alignment.py, Japanese row.)
     Returns (center, anchored); without 3 anchors the reading is stretched linearly onto the target.
     """
     rt = np.arange(ref_frames) * hop
@@ -358,13 +362,18 @@ def band_center(ref_starts: np.ndarray, prior_starts: np.ndarray, anchor: np.nda
     if a.size < 3:
         scale = target_seconds / max(rt[-1] if rt.size else 1.0, 1e-3)
         return rt * scale / hop, False
-    off = prior_starts[a] - ref_starts[a]
+    x, off = ref_starts[a], prior_starts[a] - ref_starts[a]
+    line = np.polyfit(x, off, 1) if np.ptp(x) > 0 else np.array([0.0, float(np.median(off))])
+    near = np.abs(off - np.polyval(line, x)) < 0.5
+    if near.sum() >= 3 and not near.all():
+        line = np.polyfit(x[near], off[near], 1)
+    res = off - np.polyval(line, x)
     k = 7
-    med = np.array([np.median(off[max(0, i - k): i + k + 1]) for i in range(off.size)])
-    good = np.abs(off - med) < 0.25
+    med = np.array([np.median(res[max(0, i - k): i + k + 1]) for i in range(res.size)])
+    good = np.abs(res - med) < 0.25
     if good.sum() < 3:
         good[:] = True
-    return (rt + np.interp(rt, ref_starts[a][good], med[good])) / hop, True
+    return (rt + np.polyval(line, rt) + np.interp(rt, x[good], med[good])) / hop, True
 
 
 @dataclass

@@ -13,6 +13,7 @@ from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import ScenePlan, StoryIdea
 from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
+from storygen.text.language import story_hashtags
 from storygen.workspace import read_json, write_bytes, write_json
 
 #: a narration quieter than this (integrated LUFS) is silence, not speech
@@ -152,7 +153,7 @@ def _providers(ctx: Context) -> dict[str, str]:
 
 def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
     tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone)]
-    tags += ["#shorts", "#storytime", "#story"]
+    tags += story_hashtags(idea.language or "en")
     tags = list(dict.fromkeys(t for t in tags if len(t) > 1))
     made_by = credits(ctx)
     credit_line = ("\n\nCredits: " + "; ".join(a.get("credit") or a.get("author", "") for a in made_by)) if made_by else ""

@@ -90,6 +90,36 @@ def espeak_voice(code: str) -> str:
     return _REGION_VOICES.get((b.lower(), region.upper()), info(code).espeak)
 
 
+# what viewers search for in each language ("#shorts" is the platforms' own tag, the same everywhere)
+_STORY_TAGS = {
+    "en": ("#storytime", "#story"), "es": ("#historias", "#cuentos"), "pt": ("#historias", "#contos"),
+    "fr": ("#histoire", "#conte"), "de": ("#geschichte", "#geschichten"), "it": ("#storie", "#racconti"),
+    "nl": ("#verhaal", "#verhalen"), "ja": ("#物語", "#朗読"), "zh": ("#故事", "#短篇故事"), "ko": ("#이야기", "#단편"),
+    "ar": ("#قصص", "#قصة"), "hi": ("#कहानी", "#कहानियाँ"), "ru": ("#истории", "#рассказ"), "tr": ("#hikaye", "#hikayeler"),
+    "pl": ("#historia", "#opowiadanie"), "id": ("#cerita", "#kisah"), "vi": ("#truyện", "#câuchuyện"),
+    "th": ("#เรื่องเล่า", "#นิทาน"), "he": ("#סיפור", "#סיפורים"), "fa": ("#داستان", "#قصه"), "uk": ("#історії", "#оповідання"),
+}
+
+
+def story_hashtags(code: str) -> list[str]:
+    """The platform tag and the language's own "story" tags, for a video's description."""
+    return ["#shorts", *_STORY_TAGS.get(base(code), ())]
+
+
+def speakable_words(words: list[str], language: str) -> list[str]:
+    """The words as espeak-ng can read them, one for one: Japanese kanji in their kana reading
+    (``storygen.text.kana``; espeak-ng reads kana only and would spell kanji out in English)."""
+    if base(language) != "ja":
+        return list(words)
+    from storygen.text import kana
+
+    if any(kana.has_kanji(w) for w in words) and not kana.can_read_kanji():
+        raise InputError("espeak-ng reads Japanese kana only, and the kanji reader (pykakasi) is not installed.",
+                         "pip install 'storygen[lang-cjk]', or configure voice.provider=elevenlabs "
+                         "(eleven_multilingual_v2) or a Japanese Piper voice (voice.voice).")
+    return [kana.reading(w) for w in words]
+
+
 REGION_NAMES = {
     "US": "the US", "CA": "Canada", "AU": "Australia", "GB": "the UK", "ES": "Spain", "MX": "Mexico",
     "AR": "Argentina", "CO": "Colombia", "BR": "Brazil", "PT": "Portugal", "AO": "Angola", "FR": "France",

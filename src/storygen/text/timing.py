@@ -33,7 +33,13 @@ DEFAULT_LAG = 0.050
 _NO_SPACE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 
 
-def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
+def _tokens(words: Sequence[str], language: str = "") -> tuple[list[str], list[int]]:
+    if language.split("-")[0] == "ja":  # matched as kana: a kana script against an ASR transcript in kanji
+        from storygen.text.kana import reading_chars
+
+        chars, owners = reading_chars([normalise_word(w) for w in words])
+        keep = [k for k, c in enumerate(chars) if c.isalnum()]
+        return [chars[k] for k in keep], [owners[k] for k in keep]
     toks, owner = [], []
     for i, w in enumerate(words):
         for t in normalise_word(w).split():
@@ -125,14 +131,17 @@ def unmatched_runs(matched: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float = DEFAULT_LAG) -> list[WordTiming]:
-    """One timing per script word (captions show the script's words), from the recognised words."""
+def align_words(script_words: list[str], heard: list[HeardWord], *, lag: float = DEFAULT_LAG,
+                language: str = "") -> list[WordTiming]:
+    """One timing per script word (captions show the script's words), from the recognised words.
+
+    ``language``: Japanese is matched on both sides' kana readings (``storygen.text.kana``)."""
     n = len(script_words)
     if n == 0:
         return []
-    s_toks, s_owner = _tokens(script_words)
+    s_toks, s_owner = _tokens(script_words, language)
     h_words = [h for h in heard if normalise_word(h.word)]
-    h_toks, h_owner = _tokens([h.word for h in h_words])
+    h_toks, h_owner = _tokens([h.word for h in h_words], language)
     matches = match_tokens(s_toks, h_toks) if s_toks and h_toks else []
 
     # script word -> heard words it matched (with similarity)

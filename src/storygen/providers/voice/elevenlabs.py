@@ -16,6 +16,7 @@ import base64
 import re
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import HeardWord, WordTiming
 from storygen.providers.voice.base import Speech
 from storygen.text.sentences import split_sentences
-from storygen.text.timing import align_words
+from storygen.text.timing import align_words, make_monotonic
 from storygen.text.words import AUDIO_TAG, script_words, speakable_text
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
@@ -253,17 +254,45 @@ def _retry_after(r: Any, attempt: int) -> float:
         return min(30.0, 1.0 * 2**attempt)
 
 
+def _letters(text: str) -> list[str]:
+    return [c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum()]
+
+
+def _by_letters(chars: list[tuple[str, float, float]], words: list[str]) -> list[WordTiming] | None:
+    """Each word's times from its own letters in the stream, or None when the letters differ."""
+    stream = [(c, s, e) for ch, s, e in chars for c in _letters(ch)]
+    per_word = [_letters(AUDIO_TAG.sub(" ", w)) for w in words]
+    if not stream or [c for w in per_word for c in w] != [c for c, _, _ in stream]:
+        return None
+    out, pos, last = [], 0, 0.0
+    for w, letters in zip(words, per_word):
+        if not letters:  # a dash or a tag: no sound of its own
+            out.append(WordTiming(word=w, start=last, end=last))
+            continue
+        a, b = stream[pos][1], stream[pos + len(letters) - 1][2]
+        pos += len(letters)
+        last = max(b, a)
+        out.append(WordTiming(word=w, start=round(a, 3), end=round(last, 3)))
+    return make_monotonic(out)
+
+
 def chars_to_words(chars: list[tuple[str, float, float]], words: list[str]) -> list[WordTiming]:
     """Map a character alignment (the text the API read, audio tags included) onto the script words.
 
-    The characters are grouped into spoken tokens (whitespace-separated, audio tags dropped); tokens and
-    script words are matched by their letters, so punctuation, tags and spacing differences don't matter.
+    When the stream's letters are the script's letters (the usual case), each word takes the times of its own
+    first and last letter: this needs no spaces, so it holds for Japanese, Chinese and Thai, where the API's
+    alignment has none. Otherwise (a number the API read differently, ...) the characters are grouped into
+    spoken tokens (whitespace-separated, audio tags dropped) and tokens and script words are matched by
+    their letters, so punctuation, tags and spacing differences don't matter.
     """
     text = "".join(c for c, _, _ in chars)
     # drop audio tags from the stream
     keep = np.ones(len(chars), bool)
     for m in AUDIO_TAG.finditer(text):
         keep[m.start(): m.end()] = False
+    direct = _by_letters([ch for ch, k in zip(chars, keep) if k], words)
+    if direct is not None:
+        return direct
     tokens: list[tuple[str, float, float]] = []
     cur, a, b = "", None, None
     for (c, s, e), k in zip(chars, keep):

@@ -7,7 +7,6 @@ default English Piper voice, with a warning), or chosen with ``voice.provider = 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,12 @@ from storygen.config import DEFAULTS, Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import WordTiming
 from storygen.providers.voice.base import Speech
-from storygen.text.language import LANGUAGES, base, espeak_voice
+from storygen.text.language import LANGUAGES, base, espeak_voice, speakable_words
 from storygen.text.words import script_words
 from storygen.workspace import atomic_path
 
 RATE_WPM = 165  # espeak's words per minute at length_scale 1.0
 _VARIANTS = {"female": "+f3", "male": "+m3", "neutral": ""}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ROBOTIC = "espeak-ng is robotic: fine for drafts and tests; configure a Piper voice or ElevenLabs for a real narration."
 
 
@@ -75,13 +73,10 @@ class EspeakVoice:
         if not self.speaks(self.settings, language):
             raise InputError(f"espeak-ng has no voice for '{language}'.",
                              "configure voice.provider=elevenlabs or a Piper voice (voice.voice) for this language.")
-        if base(language) == "ja" and _HAN.search(text):
-            raise InputError("espeak-ng reads Japanese kana only: the script's kanji would be read out in English.",
-                             "configure voice.provider=elevenlabs (eleven_multilingual_v2) or a Japanese Piper voice "
-                             "(voice.voice), or write the script in kana.")
+        spoken = speakable_words(words, language)  # Japanese kanji in kana (or a clear error)
         voice = str(self.settings["voice"] or "").strip() or espeak_voice(language) + _VARIANTS.get(narrator_gender, "")
         try:
-            ref = espeak_reference(words, voice=voice, rate_wpm=int(round(RATE_WPM / self.length_scale)))
+            ref = espeak_reference(spoken, voice=voice, rate_wpm=int(round(RATE_WPM / self.length_scale)))
         except RuntimeError as e:
             raise ProviderError(f"espeak-ng could not read the script ({e}).", "check the script text.") from e
         pcm = ref.audio
