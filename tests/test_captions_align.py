@@ -86,3 +86,27 @@ def test_japanese_phrases_match_character_by_character():
     # a misheard character costs that character only, not the phrase
     heard[5] = HeardWord("ど", heard[5].start, heard[5].end, 0.5)
     assert alignment_confidence(align_words(words, heard, lag=0.0)) == 1.0
+
+
+def test_a_kana_script_matches_a_kanji_transcript_and_back(monkeypatch):
+    """Whisper writes kanji where the voice read a kana script (and kana where the script has kanji): both sides
+    are matched on their kana readings, so every phrase is found where it was heard."""
+    from storygen.text import kana
+
+    kana_words = script_words("むかしむかし、うみのそばに、ちいさなとうだいがありました。")
+    kanji_pieces = ["昔", "々、", "海", "の", "そばに、", "小さな", "灯", "台", "が", "ありました。"]
+    heard = _heard(kanji_pieces, step=0.3, dur=0.25)
+    out = align_words(kana_words, heard, lag=0.0, language="ja")
+    assert all(w.matched for w in out)
+    assert [w.start for w in out] == [heard[0].start, heard[2].start, heard[5].start]
+    kanji_words = script_words("昔々、海のそばに、小さな灯台がありました。")
+    heard_kana = _heard(["むかし", "むかし、", "うみの", "そばに、", "ちいさな", "とうだいが", "ありました。"], step=0.3, dur=0.25)
+    back = align_words(kanji_words, heard_kana, lag=0.0, language="ja")
+    assert all(w.matched for w in back) and [w.start for w in back] == [heard_kana[0].start, heard_kana[2].start, heard_kana[4].start]
+    # without the readings (or for another language), kanji and kana share no characters
+    words = script_words("むかしむかし、とうだい、ありました。")
+    heard = _heard(["昔々、", "灯台、", "ありました。"], step=0.5, dur=0.4)
+    assert [w.matched for w in align_words(words, heard, lag=0.0, language="ja")] == [True, True, True]
+    assert [w.matched for w in align_words(words, heard, lag=0.0)] == [False, False, True]
+    monkeypatch.setattr(kana, "_kakasi", lambda: None)
+    assert [w.matched for w in align_words(words, heard, lag=0.0, language="ja")] == [False, False, True]

@@ -104,3 +104,18 @@ def test_other_text_keeps_asr_times_and_reports_low_confidence(spoken):
 def test_empty_script_gives_no_words(spoken):
     _words, wav, heard, _truth = spoken
     assert align_to_audio("", heard, wav) == []
+
+
+def test_band_follows_a_reading_that_runs_at_another_speed():
+    """The reference reads 25% slower than the voice: the ASR's word starts drift away from the reference's
+    by 0.25 s a second. The band must follow that drift from the first word on (a running median of the raw
+    offsets lagged it by ~0.8 s over long Japanese phrases)."""
+    ref_starts = np.arange(0.0, 40.0, 1.25)  # one phrase every 1.25 s in the reference
+    prior = ref_starts * 0.8 + 0.3  # the voice: 0.3 s of leading silence, then faster
+    prior[5] += 0.6  # one misheard word must not bend the band
+    hop = 0.01
+    center, anchored = dtw.band_center(ref_starts, prior, np.ones(ref_starts.size, bool), 4000, hop,
+                                       target_seconds=33.0)
+    assert anchored
+    for t in (0.0, 1.25, 5.0, 20.0, 38.75):
+        assert abs(center[int(round(t / hop))] * hop - (0.8 * t + 0.3)) < 0.03, t

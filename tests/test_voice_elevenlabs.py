@@ -194,3 +194,22 @@ def test_missing_key_and_empty_script(server, tmp_path):
     with pytest.raises(InputError, match="no words"):
         _voice(server).synthesize("🎉🎉", tmp_path / "v.wav")
     assert server.requests == []
+
+
+def test_alignment_without_spaces_times_each_word_by_its_own_letters():
+    """Japanese (and Chinese, Thai) alignments have no spaces: each script word takes the time of its own first
+    and last letter, not an interpolation across the sentence."""
+    from storygen.providers.voice.elevenlabs import chars_to_words
+
+    text = "昔々、海のそばに、小さな灯台がありました。"
+    chars = [(c, 0.1 * i, 0.1 * i + 0.1) for i, c in enumerate(text)]
+    words = script_words(text)
+    out = chars_to_words(chars, words)
+    assert [w.word for w in out] == words
+    firsts = [text.index(w) for w in words]
+    assert [w.start for w in out] == [round(0.1 * i, 3) for i in firsts]
+    assert out[0].end == round(0.1 * (text.index("、") - 1) + 0.1, 3)  # its last letter, not the comma
+    # letters that differ from the script's (the API read a number its own way) still give one time per word
+    chars2 = [(c, 0.1 * i, 0.1 * i + 0.1) for i, c in enumerate("Tengo veinte gatos.")]
+    got = chars_to_words(chars2, ["Tengo", "20", "gatos."])
+    assert [w.word for w in got] == ["Tengo", "20", "gatos."] and got[2].start == round(0.1 * 13, 3)
