@@ -235,9 +235,12 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
        ASR times, carries those boundaries onto ``wav`` from the reading that matches it best
        (``storygen.captions.dtw.best_warp``).
     3. ``snap_to_onsets``: the first word, and words after a pause, start at the speech onset that ends it.
-    Measured (median / p95 word-start error): Piper ~18 / 70 ms and espeak ~3 / 15 ms
-    (benchmarks/alignment.py); voices from engines we neither ship nor use as the reference, flite and
-    festival, in benchmarks/alignment_voices.py (was 13-19 / 80-258 ms before steps 2's voice choice and 3).
+    Measured (median / p95 word-start error): Piper ~18 / 72 ms, espeak ~3 / 15 ms, Spanish 3 / 34-45 ms and
+    Japanese 4 / 82 ms (benchmarks/alignment.py); voices from engines we neither ship nor use as the reference,
+    flite and festival, 10-12 / 49-75 ms (benchmarks/alignment_voices.py; was 13-19 / 80-258 ms before step
+    2's voice choice and step 3, and festival kal 123 ms before the band followed a drifting offset).
+    Japanese is matched on kana readings (a kana script against an ASR transcript in kanji), and espeak-ng
+    reads kanji in their kana reading (``storygen.text.kana``).
     When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text) or
     espeak-ng is missing, the ASR times are kept: a warp of a reading of the wrong text means nothing.
     """
