@@ -43,9 +43,11 @@ def test_doctor_reports_and_masks_keys():
     r = invoke_cli("doctor", env={"OPENAI_API_KEY": "sk-doctor-SECRET-123456789", "PIXABAY_API_KEY": "pix-SECRET-98765"})
     assert r.returncode == 0, r.stdout + r.stderr
     for needed in ("ffmpeg", "caption font", "writer: llama.cpp", "voice: Piper", "OPENAI_API_KEY", "PIXABAY_API_KEY",
-                   "espeak-ng", "ray"):
+                   "espeak-ng", "ray", "pykakasi"):
         assert needed in r.stdout
     assert "SECRET" not in r.stdout
+    # what the test extra installed is reported as installed, not with an install hint
+    assert "storygen[cloud]" not in r.stdout and "storygen[lang-cjk]" not in r.stdout and "storygen[gpu]" not in r.stdout
     broken = invoke_cli("doctor", env={"STORYGEN_FFMPEG": "/nonexistent/ffmpeg"})
     assert broken.returncode == 1 and "missing" in broken.stdout
 

