@@ -10,6 +10,7 @@ from pathlib import Path
 from _chat_server import ChatServer
 from conftest import IDEA, invoke_cli, run_cli
 from storygen import __version__
+from storygen.workspace import read_json
 
 KEY = "sk-ideas-SECRET-5555555555"
 REPLY = {k: IDEA[k] for k in ("title", "logline", "tone", "theme", "narrator_gender", "narration", "voice_hint")}
@@ -62,6 +63,9 @@ def test_status_of_a_fresh_story(tmp_path: Path, idea_file: Path):
     assert "idea" in table.stdout and "never run" in table.stdout
     parent = invoke_cli("status", str(tmp_path))  # a folder of stories lists each one
     assert parent.returncode == 0 and "1/9" in parent.stdout and "script" in parent.stdout
+    [row] = json.loads(invoke_cli("status", str(tmp_path), "--json").stdout)
+    node = read_json(story / "manifest.json")["stages"]["idea"]["node"]
+    assert row["nodes"] == [node] and row["making"] is None and "made on" in parent.stdout
     (tmp_path / "empty").mkdir()
     bad = invoke_cli("status", str(tmp_path / "empty"))
     assert bad.returncode != 0 and "not a story folder" in bad.stderr

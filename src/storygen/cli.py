@@ -304,7 +304,9 @@ def status(
 
 
 def _status_many(folders: list[Path], cfg: Config, json_: bool) -> None:
-    """One line per story folder: how many stages are done, which is next, and the video if there is one."""
+    """One line per story folder: how many stages are done, which is next, the machines that made it, who is
+    making it now, and the video if there is one."""
+    from storygen.lease import holder_alive, read_lease
     from storygen.pipeline import story_status
     from storygen.stages.base import Context, RunOptions
     from storygen.workspace import Story
@@ -316,18 +318,23 @@ def _status_many(folders: list[Path], cfg: Config, json_: bool) -> None:
         done = [s for s in states if s.state in ("done", "edited")]
         todo = next((s for s in states if s.state not in ("done", "edited")), None)
         final = story.path(L.FINAL)
+        made_on = story.load_manifest().get("stages", {})
+        holder = read_lease(story.root)
         rows.append({"story": str(folder), "done": len(done), "stages": len(states),
                      "next": todo.name if todo else None, "why": todo.why if todo else "",
-                     "final": str(final) if final.exists() and todo is None else None})
+                     "final": str(final) if final.exists() and todo is None else None,
+                     "nodes": sorted({e["node"] for e in made_on.values() if e.get("node")}),
+                     "making": holder.describe() if holder is not None and holder_alive(holder) else None})
     if json_:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{sum(r['final'] is not None for r in rows)} of {len(rows)} stories finished")
-    for col in ("story", "stages", "next", "why"):
+    table = Table(title=f"{sum(r['final'] is not None for r in rows)} of {len(rows)} stories done")
+    for col in ("story", "stages", "next", "why", "made on"):
         table.add_column(col)
     for r in rows:
+        why = f"being made by {r['making']}" if r["making"] else r["why"]
         table.add_row(escape(Path(r["story"]).name), f"{r['done']}/{r['stages']}",
-                      "[green]finished[/]" if r["final"] else (r["next"] or ""), escape(r["why"]))
+                      "[green]done[/]" if r["final"] else (r["next"] or ""), escape(why), escape(", ".join(r["nodes"])))
     Console().print(table)
 
 
