@@ -65,3 +65,38 @@ def test_different_keys_load_side_by_side_and_forget_closes():
     assert host.find(lambda k: k == "b")[1].name == "b"
     host.on_oom()
     assert host.keys() == [] and sorted(closed) == ["a", "b"]
+
+
+def test_out_of_memory_in_a_provider_releases_the_host_and_says_what_to_change(tmp_path):
+    """A CUDA OOM inside a diffusers provider's call (here SVD's pipeline, swapped for one that raises what torch
+    raises) releases every model of the worker's host and becomes a one-line error with the fix; other errors
+    pass through untouched."""
+    import pytest
+    from PIL import Image
+
+    from storygen.config import DEFAULTS
+    from storygen.errors import ProviderError
+    from storygen.models import Scene
+    from storygen.providers import devices
+    from storygen.providers.motion.svd import SVDMotion
+
+    host = lifecycle.ModelHost("worker")
+    with lifecycle.using(host):
+        host.load("other model", lambda: object())
+        with pytest.raises(ValueError, match="not memory"), devices.oom_as("never", "never"):
+            raise ValueError("not memory")
+        assert host.keys() == ["other model"]
+        svd = SVDMotion({**DEFAULTS["clips"], "model": str(tmp_path), "device": "cpu", "width": 64, "height": 64,
+                         "frames": 4})
+
+        def oom(*_a, **_k):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        svd._load = lambda: oom  # the pipeline the provider would load
+        Image.new("RGB", (64, 64), "gray").save(tmp_path / "k.png")
+        scene = Scene(index=1, start=0.0, end=2.0, text="a", prompt="a lighthouse", seed=1)
+        with pytest.raises(ProviderError) as e:
+            svd.animate(tmp_path / "k.png", scene, tmp_path)
+    assert "ran out of memory" in str(e.value) and "64x64 SVD clip" in str(e.value)
+    assert "clips.provider=kenburns" in e.value.fix
+    assert host.keys() == []  # released

@@ -6,7 +6,8 @@ Heavy imports (torch) happen inside the functions so importing this module stays
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from storygen.errors import ConfigError, ProviderError
@@ -100,6 +101,20 @@ def is_oom(exc: BaseException) -> bool:
     except Exception:  # noqa: BLE001
         pass
     return "out of memory" in str(exc).lower()
+
+
+@contextlib.contextmanager
+def oom_as(problem: str, fix: str) -> Iterator[None]:
+    """A CUDA out-of-memory error inside the block releases every model this worker's ModelHost holds (so the
+    next scene or story starts from free memory) and becomes ``ProviderError(problem, fix)``; any other error
+    passes through unchanged."""
+    try:
+        yield
+    except Exception as e:
+        if is_oom(e):
+            lifecycle.current().on_oom()
+            raise ProviderError(problem, fix) from e
+        raise
 
 
 def resolve_model(model: str, default: str) -> tuple[str, bool]:

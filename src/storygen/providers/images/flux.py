@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 from PIL import Image
 
 from storygen.config import Config
-from storygen.errors import ConfigError, InputError, ProviderError
+from storygen.errors import ConfigError, InputError
 from storygen.models import Scene, StyleBible
-from storygen.providers import accel, devices, lifecycle
+from storygen.providers import accel, devices
 from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
 from storygen.providers.images.sdxl import build_prompt
 
@@ -91,17 +91,10 @@ class FluxImages:
         # schnell was distilled on 256-token T5 prompts; the guidance-distilled dev takes 512
         max_tokens = 512 if getattr(pipe.transformer.config, "guidance_embeds", False) else 256
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0xFFFFFFFFFFFF)
-        try:
+        with devices.oom_as(f"The GPU ran out of memory generating a {bw}x{bh} FLUX.1 keyframe.",
+                            "set keyframes.offload=true, keyframes.vae_tiling=true or a smaller keyframes.width/height; "
+                            "finished keyframes are kept and a re-run resumes at this scene"):
             with torch.inference_mode():
                 image = pipe(prompt=prompt, num_inference_steps=self.steps, guidance_scale=self.guidance, width=bw,
                              height=bh, max_sequence_length=max_tokens, generator=gen).images[0]
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise ProviderError(
-                    f"The GPU ran out of memory generating a {bw}x{bh} FLUX.1 keyframe.",
-                    "set keyframes.offload=true, keyframes.vae_tiling=true or a smaller keyframes.width/height; "
-                    "finished keyframes are kept and a re-run resumes at this scene",
-                ) from e
-            raise
         return fit_to(image, width, height)

@@ -19,7 +19,7 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers import accel, devices, lifecycle
+from storygen.providers import accel, devices
 from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
@@ -224,7 +224,10 @@ class SDXLImages:
                                   guidance_scale=self.guidance, width=bw, height=bh, generator=gen)
         if isinstance(pipe.unet, accel.GuidanceCutoff):
             pipe.unet.begin(self.steps)
-        try:
+        with devices.oom_as(f"The GPU ran out of memory generating a {bw}x{bh} SDXL keyframe.",
+                            "set keyframes.offload=true, keyframes.vae_tiling=true, keyframes.refiner= (refiner off) or "
+                            "a smaller keyframes.width/height; finished keyframes are kept and a re-run resumes at this "
+                            "scene"):
             with torch.inference_mode():
                 if refiner is None:
                     image = pipe(**kw).images[0]
@@ -233,13 +236,4 @@ class SDXLImages:
                     image = refiner(prompt=prompt, negative_prompt=negative, image=latents,
                                     num_inference_steps=self.steps, guidance_scale=self.guidance,
                                     denoising_start=REFINER_SPLIT, generator=gen).images[0]
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise ProviderError(
-                    f"The GPU ran out of memory generating a {bw}x{bh} SDXL keyframe.",
-                    "set keyframes.offload=true, keyframes.vae_tiling=true, keyframes.refiner= (refiner off) or a smaller "
-                    "keyframes.width/height; finished keyframes are kept and a re-run resumes at this scene",
-                ) from e
-            raise
         return fit_to(image, width, height)

@@ -150,8 +150,7 @@ def motion_words(camera: str) -> str:
     }.get(camera, "subtle camera motion")
 
 
-def oom_error(what: str, w: int, h: int, n: int, smaller: str) -> Exception:
-    from storygen.errors import ProviderError
-
-    return ProviderError(f"The GPU ran out of memory generating a {n}-frame {w}x{h} {what} clip.",
-                         f"{smaller}; finished clips are kept and a re-run resumes at this scene")
+def oom_message(what: str, w: int, h: int, n: int, smaller: str) -> tuple[str, str]:
+    """(problem, fix) of a clip that ran out of GPU memory, for ``devices.oom_as``."""
+    return (f"The GPU ran out of memory generating a {n}-frame {w}x{h} {what} clip.",
+            f"{smaller}; finished clips are kept and a re-run resumes at this scene")

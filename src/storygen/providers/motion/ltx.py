@@ -11,10 +11,10 @@ from typing import Any
 from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
-from storygen.providers import accel, devices, lifecycle
+from storygen.providers import accel, devices
 from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 from storygen.providers.motion.base import Clip
-from storygen.providers.motion.frames import (clip_size, frames_8k1, load_keyframe, motion_words, oom_error,
+from storygen.providers.motion.frames import (clip_size, frames_8k1, load_keyframe, motion_words, oom_message,
                                               write_clip)
 
 DEFAULT_MODEL = "Lightricks/LTX-Video"
@@ -94,15 +94,10 @@ class LTXMotion:
             kw.update(decode_timestep=0.05, decode_noise_scale=0.025)
         if isinstance(pipe.transformer, accel.GuidanceCutoff):
             pipe.transformer.begin(self.steps)
-        try:
+        with devices.oom_as(*oom_message("LTX-Video", w, h, self.frames,
+                                         "lower clips.frames (e.g. 65) or clips.width/height, or use clips.provider=kenburns")):
             with torch.inference_mode():
                 frames = pipe(**kw).frames[0]
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise oom_error("LTX-Video", w, h, self.frames,
-                                "lower clips.frames (e.g. 65) or clips.width/height, or use clips.provider=kenburns") from e
-            raise
         out = Path(out_dir) / f"scene_{scene.index:02d}.mp4"
         duration = scene.duration
         self.last = write_clip(frames, out, src_fps=self.fps, duration=duration, out_fps=self.fps)

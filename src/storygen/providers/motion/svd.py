@@ -11,10 +11,10 @@ from typing import Any
 from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
-from storygen.providers import devices, lifecycle
+from storygen.providers import devices
 from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
 from storygen.providers.motion.base import Clip
-from storygen.providers.motion.frames import clip_size, load_keyframe, oom_error, write_clip
+from storygen.providers.motion.frames import clip_size, load_keyframe, oom_message, write_clip
 
 DEFAULT_MODEL = "stabilityai/stable-video-diffusion-img2vid-xt"
 SVD_FRAMES = 25
@@ -69,17 +69,12 @@ class SVDMotion:
         cond = fit_to(image, w, h)
         pipe = self._load()
         gen = torch.Generator(device="cpu").manual_seed(int(scene.seed) & 0xFFFFFFFFFFFF)
-        try:
+        with devices.oom_as(*oom_message("SVD", w, h, self.frames,
+                                         "lower clips.width/height, or use clips.provider=kenburns")):
             with torch.inference_mode():
                 frames = pipe(image=cond, width=w, height=h, num_frames=self.frames, num_inference_steps=self.steps,
                               decode_chunk_size=self.decode_chunk_size, fps=SVD_FPS, generator=gen,
                               output_type="np").frames[0]
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise oom_error("SVD", w, h, self.frames,
-                                "lower clips.width/height, or use clips.provider=kenburns") from e
-            raise
         out = Path(out_dir) / f"scene_{scene.index:02d}.mp4"
         duration = scene.duration
         self.last = write_clip(frames, out, src_fps=SVD_FPS, duration=duration, out_fps=self.fps)

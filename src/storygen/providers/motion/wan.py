@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
 from storygen.models import Scene
-from storygen.providers import accel, devices, lifecycle
+from storygen.providers import accel, devices
 from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
 from storygen.providers.motion.base import Clip
-from storygen.providers.motion.frames import clip_size, load_keyframe, motion_words, oom_error, write_clip
+from storygen.providers.motion.frames import clip_size, load_keyframe, motion_words, oom_message, write_clip
 
 DEFAULT_MODEL = "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"
 # the negative prompt of Wan-AI's own examples, in English
@@ -129,18 +129,13 @@ class WanMotion:
         prompt = f"{scene.prompt.strip().rstrip('.')}, {motion_words(scene.camera)}"
         negative = ", ".join(p for p in (scene.negative_prompt, WAN_NEGATIVE) if p)
         gen = torch.Generator(device="cpu").manual_seed(int(scene.seed) & 0xFFFFFFFFFFFF)
-        try:
+        with devices.oom_as(*oom_message("Wan", w, h, self.frames,
+                                         "set clips.offload=true, lower clips.frames (e.g. 49) or clips.width/height, "
+                                         "or use clips.provider=kenburns")):
             with torch.inference_mode():
                 frames = pipe(image=cond, prompt=prompt, negative_prompt=negative, width=w, height=h,
                               num_frames=self.frames, num_inference_steps=self.steps, guidance_scale=self.guidance,
                               generator=gen, output_type="np").frames[0]
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise oom_error("Wan", w, h, self.frames,
-                                "set clips.offload=true, lower clips.frames (e.g. 49) or clips.width/height, "
-                                "or use clips.provider=kenburns") from e
-            raise
         src_fps = self.native_fps(pipe)
         out = Path(out_dir) / f"scene_{scene.index:02d}.mp4"
         duration = scene.duration

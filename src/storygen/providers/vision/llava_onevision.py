@@ -15,7 +15,7 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ProviderError
 from storygen.models import Verdict
-from storygen.providers import devices, lifecycle
+from storygen.providers import devices
 from storygen.providers.vision.judging import flag_duplicate, judge_prompt, parse_verdict, shrink
 
 DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
@@ -119,16 +119,11 @@ class LlavaOneVisionJudge:
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         tok = processor.tokenizer
-        try:
+        with devices.oom_as("The GPU ran out of memory while the LLaVA-OneVision judge looked at a keyframe.",
+                            "use a smaller vision.model, vision.provider=heuristic, or free GPU memory"):
             with torch.inference_mode():
                 out = model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
                                      pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise ProviderError("The GPU ran out of memory while the LLaVA-OneVision judge looked at a keyframe.",
-                                    "use a smaller vision.model, vision.provider=heuristic, or free GPU memory") from e
-            raise
         return processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)[0]
 
     def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:

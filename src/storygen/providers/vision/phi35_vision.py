@@ -18,7 +18,7 @@ from PIL import Image
 from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
 from storygen.models import Verdict
-from storygen.providers import devices, lifecycle
+from storygen.providers import devices
 from storygen.providers.vision.judging import flag_duplicate, judge_prompt, parse_verdict, shrink
 
 DEFAULT_MODEL = "microsoft/Phi-3.5-vision-instruct"
@@ -100,16 +100,11 @@ class Phi35VisionJudge:
         model, tokenizer, settings = self._load()
         images = preprocess([shrink(image)], settings)
         ids = torch.tensor([prompt_ids(tokenizer, phi35_chat(text), images.num_tokens)])
-        try:
+        with devices.oom_as("The GPU ran out of memory while Phi-3.5-vision looked at a keyframe.",
+                            "use vision.num_crops=1, vision.provider=heuristic, or free GPU memory"):
             out = model.generate(ids, images, max_new_tokens=self.max_new_tokens, do_sample=False,
                                  eos_token_id=_stop_ids(model.lm.generation_config, tokenizer),
                                  pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
-        except Exception as e:
-            if devices.is_oom(e):
-                lifecycle.current().on_oom()
-                raise ProviderError("The GPU ran out of memory while Phi-3.5-vision looked at a keyframe.",
-                                    "use vision.num_crops=1, vision.provider=heuristic, or free GPU memory") from e
-            raise
         return tokenizer.decode(out[0], skip_special_tokens=True)
 
     def judge(self, image: Image.Image, prompt: str, *, others: list[Image.Image] | None = None) -> Verdict:
