@@ -258,3 +258,27 @@ def test_the_cli_stays_cheap_to_import():
     code = "import sys, storygen.cli; print(sorted(m for m in ('fastapi', 'uvicorn', 'mcp', 'starlette') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_story_in_another_language_through_the_api(tmp_path):
+    """The language is one more choice: story.language from the API gives a Spanish story (espeak-ng chosen by
+    itself, the captions in Spanish); an unknown code is a 4xx that lists the known ones, before any work."""
+    from storygen.workspace import read_json
+
+    guion = ("La guardiana del faro encontró una botella verde en la playa. Dentro había una carta con su propio "
+             "nombre. Esa noche encendió la luz, y un barco respondió con tres destellos.")
+    with studio(tmp_path / "stories", workers=1) as c:
+        body = _err(c.post("/api/stories", json={"idea": "Un faro", "config": {"story.language": "klingon"}}), 400)
+        assert "klingon" in body["error"] and "es" in body["fix"]
+        r = c.post("/api/stories", json={"idea": "Una guardiana de faro encuentra una carta", "script": guion,
+                                         "config": {**FAST, "story.language": "es"}, "until": "captions"})
+        assert r.status_code == 202, r.text
+        done = wait_status(c, r.json()["id"])
+        assert done["status"] == "done", done
+        folder = c.app.state.queue.folder(r.json()["id"])
+    assert read_json(folder / layout.IDEA)["language"] == "es"
+    voice = read_json(folder / layout.MANIFEST)["stages"]["voice"]
+    assert voice["provider"] == "espeak" and voice["info"]["language"] == "es"
+    words = read_json(folder / layout.WORDS)
+    words = words["words"] if isinstance(words, dict) else words
+    assert [w["word"] for w in words][:3] == ["La", "guardiana", "del"] and words[-1]["start"] > words[0]["start"]

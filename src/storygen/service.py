@@ -167,6 +167,15 @@ def user_error(e: BaseException, cfg: Config | None = None) -> StoryGenError:
 
 
 # ---------------------------------------------------------------- the entry point
+def check_settings(cfg: Config) -> None:
+    """What the config's own rules cannot check, checked before any work: the story's language code (an unknown
+    one is an InputError that lists the known codes). The CLI, the queue and every engine call this."""
+    if cfg.get("story.language"):
+        from storygen.text.language import parse_language
+
+        parse_language(str(cfg.get("story.language")))
+
+
 def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None,
                cfg: Config | None = None, models: lifecycle.ModelHost | None = None,
                node: str | None = None) -> StoryResult:
@@ -178,10 +187,7 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     from storygen.workspace import Story, cleanup_partials
 
     cfg = cfg if cfg is not None else load_request_config(req)
-    if cfg.get("story.language"):  # an unknown code fails here, before any work
-        from storygen.text.language import parse_language
-
-        parse_language(str(cfg.get("story.language")))
+    check_settings(cfg)
     until, from_stage = check_stage(req.until, "--until"), check_stage(req.from_stage, "--from")
     if until and from_stage and layout.STAGES.index(from_stage) > layout.STAGES.index(until):
         raise InputError(f"--from {from_stage} comes after --until {until}: nothing would run.",

@@ -24,7 +24,7 @@ from storygen.lease import StoryBusy, StoryLease
 from storygen.queue.errors import Conflict, NotFound, QueueFull
 from storygen.queue.store import ACTIVE, TERMINAL, Store
 from storygen.queue.uploads import MAX_IMAGES, Upload, check_config, check_upload
-from storygen.service import CancelToken, check_stage, overrides_from_dict, slug
+from storygen.service import CancelToken, check_settings, check_stage, overrides_from_dict, slug
 
 DB_NAME = ".studio.db"
 UPLOADS = ".uploads"
@@ -193,6 +193,7 @@ class JobQueue:
                 return self._same_request(old[0], digest), False
         config = check_config(sub.config, self.allow_paths)
         cfg = load_config(self.config_file, overrides_from_dict(config))
+        check_settings(cfg)  # e.g. an unknown language code: a 400 now, not a failed job later
         until = check_stage(sub.until, "until")
         idea_text: str | None = None
         story_idea: dict[str, Any] | None = None
@@ -284,7 +285,7 @@ class JobQueue:
         from_stage = check_stage(from_stage, "from")
         request = json.loads(row["request"])
         merged = {**(request.get("config") or {}), **check_config(config, self.allow_paths)}
-        load_config(self.config_file, overrides_from_dict(merged))
+        check_settings(load_config(self.config_file, overrides_from_dict(merged)))
         made = (Path(row["folder"]) / layout.MANIFEST).is_file()
         request.update(config=merged, until=None, **({"kind": "rerun", "from": from_stage} if made else {}))
         got = self.store.transition(job_id, TERMINAL, status="queued", queued=time.time(), cancel=0, request=json.dumps(request),
