@@ -222,3 +222,23 @@ def test_thumbnail_titles_in_arabic_and_japanese(tmp_path: Path):
     xs = np.nonzero(white)[1]
     assert white.sum() > 2000 and xs.min() > 1080 * 0.08 - 20 and xs.max() < 1080 * 0.92 + 20
     assert rows.max() - rows.min() > 150  # wrapped onto more than one line
+
+
+def test_cjk_and_thai_lines_break_between_phrases_not_inside_words(monkeypatch):
+    """With BudouX, a Japanese line never ends inside a word or a verb ending ("拾い|ました" was a QA finding);
+    a phrase wider than a line still breaks; without BudouX the character rules still hold."""
+    text = "自分の名前が書かれた手紙が入っていました。浜辺で古い瓶を拾いました。"
+    lines = lb.wrap(text, 16, "ja")
+    assert "".join(lines) == text
+    bounds = set(np.cumsum([len(p) for p in lb.phrases(text, "ja")]).tolist())
+    assert all(b in bounds for b in np.cumsum([len(x) for x in lines])[:-1].tolist()), lines
+    assert not any(x.startswith(("ました", "た手紙")) for x in lines)
+    assert lb.wrap("すごくすごくすごくながいことばだよ", 8, "ja")  # a phrase wider than a line is broken, not lost
+    assert all(lb.width(x) <= 8 for x in lb.wrap("すごくすごくすごくながいことばだよ", 8, "ja"))
+    th = "กาลครั้งหนึ่งนานมาแล้ว ผู้เฝ้าประภาคารพบขวดบนชายหาด"
+    assert all(b in set(np.cumsum([len(p) for p in lb.phrases(th, "th")]).tolist())
+               for b in np.cumsum([len(x) for x in lb.segments(th, "th")])[:-1].tolist())
+    monkeypatch.setattr(lb, "_phrase_parser", lambda _lang: None)
+    assert lb.phrases(text, "ja") is None
+    fallback = lb.wrap(text, 16, "ja")
+    assert "".join(fallback) == text and fallback != lines

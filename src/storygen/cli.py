@@ -263,6 +263,7 @@ def status(
     """Show which stages of a story are done, stale or missing, and why. On a folder of stories (from
     `storygen batch`), one line per story."""
     from storygen.pipeline import story_status
+    from storygen.service import story_settings
     from storygen.stages.base import Context, RunOptions
     from storygen.lease import holder_alive, read_lease
     from storygen.workspace import MANIFEST, Story
@@ -275,7 +276,7 @@ def status(
             _status_many(subs, cfg, json_)
             return
         story = Story.open_existing(story_dir)
-        ctx = Context(story=story, cfg=cfg, options=RunOptions())
+        ctx = Context(story=story, cfg=story_settings(story.root, cfg), options=RunOptions())
         states = story_status(ctx)
         manifest = story.load_manifest()["stages"]
         holder = read_lease(story.root)
@@ -308,13 +309,14 @@ def _status_many(folders: list[Path], cfg: Config, json_: bool) -> None:
     making it now, and the video if there is one."""
     from storygen.lease import holder_alive, read_lease
     from storygen.pipeline import story_status
+    from storygen.service import story_settings
     from storygen.stages.base import Context, RunOptions
     from storygen.workspace import Story
 
     rows = []
     for folder in folders:
         story = Story.open_existing(folder)
-        states = story_status(Context(story=story, cfg=cfg, options=RunOptions()))
+        states = story_status(Context(story=story, cfg=story_settings(story.root, cfg), options=RunOptions()))
         done = [s for s in states if s.state in ("done", "edited")]
         todo = next((s for s in states if s.state not in ("done", "edited")), None)
         final = story.path(L.FINAL)

@@ -15,7 +15,7 @@ from storygen.errors import InputError
 from storygen.layout import IDEA_INPUT_JSON as IDEA_JSON
 from storygen.layout import IDEA_INPUT_TXT as IDEA_TXT
 from storygen.layout import USER_IMAGES_DIR, USER_SCRIPT, USER_VOICE_DIR
-from storygen.models import StoryIdea
+from storygen.models import Audience, StoryIdea
 from storygen.workspace import Story, write_bytes, write_text
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
@@ -180,9 +180,11 @@ def idea_from_script(script: str) -> StoryIdea | None:
     if len(title) > 80:
         title = title[:80].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     logline = " ".join(sentences[:2])[:600]
-    from storygen.text.language import detect_language
+    from storygen.text.language import detect_language, regions
 
-    return StoryIdea(title=title, logline=logline, source=logline, language=detect_language(script))
+    language = detect_language(script)
+    return StoryIdea(title=title, logline=logline, source=logline, language=language,
+                     audience=Audience(regions=list(regions(language))))
 
 
 def read_voice_file(src: Path) -> bytes:

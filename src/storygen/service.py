@@ -240,9 +240,17 @@ def _sticky_language(story: Any, cfg: Config) -> Config:
         if not kept.exists() or kept.read_text(encoding="utf-8").strip() != asked:
             write_text(kept, asked + "\n")
         return cfg
-    if kept.exists() and kept.read_text(encoding="utf-8").strip():
-        return cfg.with_overrides([f"story.language={kept.read_text(encoding='utf-8').strip()}"])
-    return cfg
+    return story_settings(story.root, cfg)
+
+
+def story_settings(folder: Path, cfg: Config) -> Config:
+    """The settings a resume of the story in ``folder`` would use (read only): ``cfg``, with the language the
+    story keeps when ``cfg`` names none. `storygen status` judges a story with these."""
+    if str(cfg.get("story.language") or "").strip():
+        return cfg
+    kept = Path(folder) / layout.LANGUAGE_INPUT
+    language = kept.read_text(encoding="utf-8").strip() if kept.is_file() else ""
+    return cfg.with_overrides([f"story.language={language}"]) if language else cfg
 
 
 def _emitter(on_event: Callable[[Event], None] | None, cancel: CancelToken | None) -> Callable[[Event], None]:

@@ -134,11 +134,30 @@ def _order(faces: tuple[Face, ...], language: str, preferred: str | None) -> lis
     return sorted(faces, key=lambda f: rank.get(f.family, len(rank)))  # stable: package order after the wanted ones
 
 
+def user_face(preferred: str | None) -> Face | None:
+    """The user's own font file (``captions.font=/path/to/Font.ttf``) as a face, or None when it is not a file."""
+    if not preferred or not Path(preferred).expanduser().is_file():
+        return None
+    from PIL import ImageFont
+
+    path = Path(preferred).expanduser().resolve()
+    try:
+        family = ImageFont.truetype(os.fspath(path), 16).getname()[0] or path.stem
+    except OSError:
+        raise MediaError(f"The caption font '{path}' is not a font file Pillow can read.",
+                         "set captions.font to a .ttf/.otf file, or to a font family name.") from None
+    return Face(family, path, 0, "")
+
+
 def font_for(text: str, language: str = "en", preferred: str | None = None) -> ChosenFont:
-    """The installed packaged font that draws every character of ``text``: ``preferred`` (a family name) when it
-    does, else the language's own face, else Fjalla One, else the first that does. When none draws every letter,
-    MediaError naming the extra to install (a few missing punctuation or number forms only pick the closest)."""
+    """The installed packaged font that draws every character of ``text``: ``preferred`` (a family name, or the
+    user's own font file) when it does, else the language's own face, else Fjalla One, else the first that does.
+    When none draws every letter, MediaError naming the extra to install (a few missing punctuation or number forms
+    only pick the closest)."""
     faces = installed_faces()
+    own = user_face(preferred)
+    if own is not None:
+        faces, preferred = (own, *faces), own.family
     chars = needed_chars(text)
     best: tuple[int, Face] | None = None
     for face in _order(faces, language, preferred):
@@ -166,7 +185,8 @@ def _no_font_error(gaps: set[str], faces: tuple[Face, ...]) -> MediaError:
     if extras:
         return MediaError(what, "install the fonts for it: pip install " + " ".join(f"'storygen[{e}]'" for e in extras))
     return MediaError(what, "storygen packages fonts for Latin, Cyrillic, Greek, Arabic, Devanagari, Thai, Chinese, "
-                      "Japanese and Korean only: write the story in one of those scripts.")
+                      "Japanese and Korean only: set captions.font to a font file that draws it (e.g. -c "
+                      "captions.font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf for Hebrew).")
 
 
 def is_packaged_family(family: str | None) -> bool:

@@ -88,8 +88,10 @@ class FinalStage(Stage):
         # the packaged font the captions name (it draws every caption character), and one for the title: the same
         # when it draws the title too
         ass_family, caption_text = read_ass(ctx.p(L.CAPTIONS_ASS))
-        family, fonts_dir, _ttf = font_for(caption_text, idea.language, preferred=ass_family)
-        title_font = font_for(idea.title, idea.language, preferred=family)
+        own = str(ctx.cfg.get("captions.font") or "")  # the user's font file, when captions.font names one
+        family, fonts_dir, _ttf = font_for(caption_text, idea.language,
+                                           preferred=own if Path(own).expanduser().is_file() else ass_family)
+        title_font = font_for(idea.title, idea.language, preferred=own if Path(own).expanduser().is_file() else family)
         job = RenderJob(
             segments=segments, voice_wav=voice, ass_path=ctx.p(L.CAPTIONS_ASS), fonts_dir=fonts_dir,
             out_path=ctx.p(L.FINAL), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),
@@ -152,7 +154,10 @@ def _providers(ctx: Context) -> dict[str, str]:
 
 
 def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
-    tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone)]
+    # the theme and tone as tags, unless they are the model's English placeholders on a story in another language
+    # (an idea made from the user's own script has no theme or tone of its own)
+    placeholders = {StoryIdea.model_fields[k].default for k in ("theme", "tone")} if idea.language.split("-")[0] != "en" else set()
+    tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone) if w not in placeholders]
     tags += story_hashtags(idea.language or "en")
     tags = list(dict.fromkeys(t for t in tags if len(t) > 1))
     made_by = credits(ctx)

@@ -61,6 +61,7 @@ class VoiceStage(Stage):
             language = story_language(ctx)
             voice, fallback = pick_voice(ctx.cfg, language)
             text = ctx.p(L.REVISED).read_text(encoding="utf-8")
+            _check_caption_font(ctx, text, language)  # before the narration is made (and, with a cloud voice, paid)
             if not voice.reads_audio_tags:
                 text = strip_audio_tags(text)
             ctx.progress(0.1, f"speaking with {voice.name}")
@@ -80,6 +81,16 @@ class VoiceStage(Stage):
             info["warnings"] = warnings
         return StageResult(self.outputs(ctx), provider=provider, version=version, info=info)
 
+
+
+def _check_caption_font(ctx: Context, text: str, language: str) -> None:
+    """A script no font can draw (Hebrew, Bengali: none packaged) stops here with the fix, not at the captions
+    after the voice. A system font family the user named is taken on trust, as the captions stage does."""
+    from storygen.media.fonts import font_for, is_packaged_family, user_face
+
+    font = str(ctx.cfg.get("captions.font") or "")
+    if not font or is_packaged_family(font) or user_face(font) is not None:
+        font_for(text, language, preferred=font or None)
 
 
 def pick_voice(cfg, language: str):

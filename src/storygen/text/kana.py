@@ -48,9 +48,15 @@ def segments(text: str) -> list[tuple[str, str]]:
             for s in k.convert(text)]
 
 
+_DOUBLE_TSU = re.compile(r"っ{2,}")
+
+
 def reading(text: str) -> str:
-    """The hiragana reading of ``text``; characters that are not Japanese pass through unchanged."""
-    return "".join(r for _o, r in segments(text))
+    """The hiragana reading of ``text``; characters that are not Japanese pass through unchanged.
+
+    A doubled small っ is made single: pykakasi reads 入っ as "いっ" and keeps the script's own っ after it
+    ("いっっていました"), on which espeak-ng stalls for seconds."""
+    return _DOUBLE_TSU.sub("っ", "".join(r for _o, r in segments(text)))
 
 
 def reading_chars(words: Sequence[str]) -> tuple[list[str], list[int]]:
