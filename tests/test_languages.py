@@ -179,3 +179,15 @@ def test_a_script_no_font_draws_stops_before_the_voice_and_a_font_file_fixes_it(
                    "-c", f"captions.font={own}")
     assert r.exit_code == 0, r.stderr[-1500:]
     assert (out / "captions" / "captions.ass").is_file()
+
+
+def test_a_script_in_another_language_than_asked_is_reported(tmp_path: Path):
+    script = tmp_path / "guion.txt"
+    script.write_text("La guardiana del faro encontró una botella en la playa. Dentro había una carta con su nombre.",
+                      encoding="utf-8")
+    r = invoke_cli("make", "--script", str(script), "--language", "pt", "-o", str(tmp_path / "s"), "--until", "script")
+    assert r.exit_code == 0, r.stderr[-1500:]
+    said = " ".join((r.stdout + r.stderr).split())
+    assert "reads as Spanish" in said and "--language es" in said
+    r = invoke_cli("make", "--script", str(script), "--language", "es", "-o", str(tmp_path / "t"), "--until", "script")
+    assert "reads as" not in r.stdout + r.stderr

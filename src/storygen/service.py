@@ -211,6 +211,8 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     elif not given and not has_idea:
         prepared.idea = prepared.script_idea
         note = f"no idea given: the story is titled after your script's first sentence ('{prepared.script_idea.title}')."
+    mismatch = _script_language_mismatch(prepared.script, cfg)
+    note = "; ".join(n for n in (note, mismatch) if n) or None
 
     emit = _emitter(on_event, cancel)
     story = Story.open_or_create(out, cleanup=False)
@@ -241,6 +243,21 @@ def _sticky_language(story: Any, cfg: Config) -> Config:
             write_text(kept, asked + "\n")
         return cfg
     return story_settings(story.root, cfg)
+
+
+def _script_language_mismatch(script: str | None, cfg: Config) -> str | None:
+    """A warning when the user's script is in another language than the one asked for: its numbers would be
+    spelled in the asked language ("El three de mayo") and the voice would read it with that language's rules."""
+    asked = str(cfg.get("story.language") or "").strip()
+    if not script or not asked:
+        return None
+    from storygen.text.language import base, detect_language, info
+
+    found = detect_language(script)  # "en" also means "not sure": only a clear other language is reported
+    if found == "en" or base(found) == base(asked):
+        return None
+    return (f"your script reads as {info(found).name}, but the story's language is {info(asked).name}: numbers and "
+            f"the voice follow {info(asked).name}. Pass --language {found} if the script is right.")
 
 
 def story_settings(folder: Path, cfg: Config) -> Config:
