@@ -47,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from alignment_common import STORY, stats  # noqa: E402
 from storygen.captions.align import align_to_audio, alignment_confidence, refine_with_audio  # noqa: E402
 from storygen.text.timing import align_words  # noqa: E402
 from storygen.text.words import script_words  # noqa: E402
@@ -54,21 +55,6 @@ from storygen.media.audio import load_mono, postprocess  # noqa: E402
 from storygen.models import WordTiming  # noqa: E402
 from storygen.providers.asr.faster_whisper_asr import FasterWhisperASR  # noqa: E402
 from storygen.providers.voice.piper_tts import PiperVoice  # noqa: E402
-
-STORY = (
-    "In the morning, Mara was a ghost in the old house on Hollow Street. She had been there for 30 years, "
-    "waiting for someone to notice the lights. Nobody did. The neighbours said the place was empty, "
-    "and the postman didn't even slow down. Then, on a rainy Tuesday in October, a girl named Iris "
-    "knocked on the door. She was eleven, and she wasn't afraid of anything. \"Is anyone home?\" she asked. "
-    "Mara didn't answer. She couldn't. But the lamp in the hallway flickered twice, and Iris smiled. "
-    "Every day after school, Iris came back with a notebook and a flashlight. She asked questions, "
-    "and Mara answered with the lights: once for yes, twice for no. By December they had a whole language. "
-    "Iris learned that Mara had planted the apple tree in 1994, that she loved thunderstorms, and that "
-    "she missed the smell of bread. So Iris baked bread in the old oven, burning the first three loaves. "
-    "The fourth one was perfect. Mara couldn't taste it, but the whole house glowed warm and gold, "
-    "and for the first time in thirty years, she wasn't waiting for anyone at all."
-)
-
 
 STORY_ES = (
     "Cada noche, durante treinta años, Elías subía las escaleras del faro. Una mañana, el mar dejó una botella "
@@ -89,14 +75,6 @@ STORY_JA = (
     "おにたいじにいくことにしました。おばあさんは、きびだんごをつくってくれました。みちで、いぬと、さると、"
     "きじに、あいました。みんなで、ふねにのって、おにがしまへむかいました。"
 )
-
-
-def stats(err_ms: np.ndarray) -> str:
-    if err_ms.size == 0:
-        return "n/a"
-    a = np.abs(err_ms)
-    return (f"median {np.median(a):5.1f} ms  p95 {np.percentile(a, 95):5.1f} ms  max {a.max():6.1f} ms  "
-            f"(mean signed {np.mean(err_ms):+5.1f} ms, n={a.size})")
 
 
 def asr_path(asr: FasterWhisperASR, wav: Path, words: list[str], lag: float | None = None, refine: bool = True,

@@ -36,21 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from alignment_common import STORY, stats  # noqa: E402
 from storygen.text.words import normalise_word, script_words  # noqa: E402
 
-STORY = (
-    "In the morning, Mara was a ghost in the old house on Hollow Street. She had been there for 30 years, "
-    "waiting for someone to notice the lights. Nobody did. The neighbours said the place was empty, "
-    "and the postman didn't even slow down. Then, on a rainy Tuesday in October, a girl named Iris "
-    "knocked on the door. She was eleven, and she wasn't afraid of anything. \"Is anyone home?\" she asked. "
-    "Mara didn't answer. She couldn't. But the lamp in the hallway flickered twice, and Iris smiled. "
-    "Every day after school, Iris came back with a notebook and a flashlight. She asked questions, "
-    "and Mara answered with the lights: once for yes, twice for no. By December they had a whole language. "
-    "Iris learned that Mara had planted the apple tree in 1994, that she loved thunderstorms, and that "
-    "she missed the smell of bread. So Iris baked bread in the old oven, burning the first three loaves. "
-    "The fourth one was perfect. Mara couldn't taste it, but the whole house glowed warm and gold, "
-    "and for the first time in thirty years, she wasn't waiting for anyone at all."
-)
 
 INSTALL = "apt-get install flite festival festvox-kallpc16k festvox-us-slt-hts"
 TUNE = "flite-rms"
@@ -220,14 +208,6 @@ def errors(got, truth: dict[int, tuple[float, float]]) -> np.ndarray:
     return np.array([(got[i].start - s) * 1000 for i, (s, _e) in truth.items() if got[i].matched])
 
 
-def stats(e: np.ndarray) -> str:
-    a = np.abs(e)
-    if a.size == 0:
-        return "n/a"
-    return (f"median {np.median(a):5.1f} ms  p95 {np.percentile(a, 95):5.1f} ms  max {a.max():6.1f} ms  "
-            f">80 ms: {int((a > 80).sum())}/{a.size}  (mean signed {np.mean(e):+5.1f})")
-
-
 def run_voice(asr, name: str, text: str, tmp: Path, *, show_worst: int = 0) -> np.ndarray:
     import soundfile as sf
 
@@ -240,7 +220,7 @@ def run_voice(asr, name: str, text: str, tmp: Path, *, show_worst: int = 0) -> n
     t0 = time.time()
     got, _heard = product_path(asr, wav, text)
     e = errors(got, truth)
-    print(f"  {name:18s} {stats(e)}   [{time.time() - t0:.1f} s; {len(truth)}/{len(words)} words with truth; "
+    print(f"  {name:18s} {stats(e, over_ms=80)}   [{time.time() - t0:.1f} s; {len(truth)}/{len(words)} words with truth; "
           f"engine start - onset after pauses: median {np.median(chk) if chk.size else float('nan'):+.0f} ms, n={chk.size}]")
     if show_worst:
         ks = [i for i in truth if got[i].matched]
