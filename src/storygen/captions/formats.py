@@ -277,13 +277,10 @@ def caption_anchor(style: dict[str, Any], width: int, height: int) -> tuple[int,
 
 
 def caption_family(words: list[WordTiming], language: str, font: str | None) -> str:
-    """The ASS font name: ``font`` when it is not one storygen packages (the user's own), else the packaged
-    family that draws every character of the words (MediaError naming the extra to install when none does)."""
-    from storygen.media.fonts import font_for, is_packaged_family, user_face
+    """The ASS font name for the words (``storygen.media.fonts.caption_family_for``)."""
+    from storygen.media.fonts import caption_family_for
 
-    if font and not is_packaged_family(font) and user_face(font) is None:  # a system family name: the user's call
-        return font
-    return font_for(" ".join(w.word for w in words), language, preferred=font or None).family
+    return caption_family_for(" ".join(w.word for w in words), language, font)
 
 
 def write_ass(words: list[WordTiming], path: Path, style: dict[str, Any], width: int = 1080, height: int = 1920,

@@ -176,6 +176,15 @@ def font_for(text: str, language: str = "en", preferred: str | None = None) -> C
     raise _no_font_error(gaps, faces)
 
 
+def caption_family_for(text: str, language: str, font: str | None) -> str:
+    """The caption font's family for ``text``: ``font`` as it is when it names a system family storygen does not
+    package (the user's call), else the face that draws every character, ``font`` (a packaged family or a font
+    file) first; MediaError with the fix when none does."""
+    if font and not is_packaged_family(font) and user_face(font) is None:
+        return font
+    return font_for(text, language, preferred=font or None).family
+
+
 def _no_font_error(gaps: set[str], faces: tuple[Face, ...]) -> MediaError:
     sample = "".join(sorted(gaps)[:6])
     scripts = sorted({unicodedata.name(ch, "UNKNOWN").split()[0] for ch in gaps})

@@ -51,7 +51,7 @@ class FinalStage(Stage):
 
     def run(self, ctx: Context) -> StageResult:
         from storygen.captions.formats import read_ass
-        from storygen.media.fonts import font_for
+        from storygen.media.fonts import font_for, user_face
         from storygen.art.moods import pick_mood
         from storygen.media.music import make_music_bed
         from storygen.media.render import RenderJob, Segment, render
@@ -88,10 +88,10 @@ class FinalStage(Stage):
         # the packaged font the captions name (it draws every caption character), and one for the title: the same
         # when it draws the title too
         ass_family, caption_text = read_ass(ctx.p(L.CAPTIONS_ASS))
-        own = str(ctx.cfg.get("captions.font") or "")  # the user's font file, when captions.font names one
-        family, fonts_dir, _ttf = font_for(caption_text, idea.language,
-                                           preferred=own if Path(own).expanduser().is_file() else ass_family)
-        title_font = font_for(idea.title, idea.language, preferred=own if Path(own).expanduser().is_file() else family)
+        own = str(ctx.cfg.get("captions.font") or "")
+        own = own if user_face(own) is not None else None  # the user's font file, when captions.font names one
+        family, fonts_dir, _ttf = font_for(caption_text, idea.language, preferred=own or ass_family)
+        title_font = font_for(idea.title, idea.language, preferred=own or family)
         job = RenderJob(
             segments=segments, voice_wav=voice, ass_path=ctx.p(L.CAPTIONS_ASS), fonts_dir=fonts_dir,
             out_path=ctx.p(L.FINAL), music=music, width=int(r["width"]), height=int(r["height"]), fps=int(r["fps"]),

@@ -85,12 +85,10 @@ class VoiceStage(Stage):
 
 def _check_caption_font(ctx: Context, text: str, language: str) -> None:
     """A script no font can draw (Hebrew, Bengali: none packaged) stops here with the fix, not at the captions
-    after the voice. A system font family the user named is taken on trust, as the captions stage does."""
-    from storygen.media.fonts import font_for, is_packaged_family, user_face
+    after the voice: the captions stage's own choice, made early."""
+    from storygen.media.fonts import caption_family_for
 
-    font = str(ctx.cfg.get("captions.font") or "")
-    if not font or is_packaged_family(font) or user_face(font) is not None:
-        font_for(text, language, preferred=font or None)
+    caption_family_for(text, language, str(ctx.cfg.get("captions.font") or "") or None)
 
 
 def pick_voice(cfg, language: str):
