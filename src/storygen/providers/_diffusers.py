@@ -72,6 +72,16 @@ def load_diffusers(cls: Any, ref: str, is_local: bool, dtype: Any, *, key: str, 
                         f"check that {key} points at a complete diffusers folder with .safetensors weights") from last
 
 
+def mark_applied(pipe: Any, applied: list[str]) -> None:
+    """Record on a built pipeline the options applied to it (offload, tiling, compile), for ``applied_to``."""
+    pipe._storygen_applied = list(applied)
+
+
+def applied_to(pipe: Any) -> list[str]:
+    """The options applied when the pipeline was built, also when another provider instance built it."""
+    return list(getattr(pipe, "_storygen_applied", []))
+
+
 def apply_memory_options(pipe: Any, device: str, *, offload: bool, vae_tiling: bool) -> list[str]:
     """SDPA is diffusers' default; xFormers when installed on CUDA; VAE tiling; model CPU offload. Returns what was applied."""
     applied = ["sdpa"]

@@ -18,7 +18,8 @@ from storygen.config import Config
 from storygen.errors import ConfigError, InputError
 from storygen.models import Scene, StyleBible
 from storygen.providers import accel, devices
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
+from storygen.providers._diffusers import (applied_to, apply_memory_options, fit_to, load_diffusers, mark_applied,
+                                           own_defaults, version_of)
 from storygen.providers.images.sdxl import build_prompt
 
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
@@ -58,7 +59,7 @@ class FluxImages:
     def _load(self) -> Any:
         pipe = devices.load_once(("flux", self.model_ref, self.device, self.offload, self.vae_tiling, self.compile,
                                   self.compile_mode), self._build)
-        self.applied = list(getattr(pipe, "_storygen_applied", []))  # also when another instance built it
+        self.applied = applied_to(pipe)
         return pipe
 
     def _build(self) -> Any:
@@ -73,7 +74,7 @@ class FluxImages:
         if self.compile:
             self.applied += accel.compile_denoiser(pipe, "transformer", mode=self.compile_mode)
         pipe.set_progress_bar_config(disable=True)
-        pipe._storygen_applied = list(self.applied)
+        mark_applied(pipe, self.applied)
         return pipe
 
     # -------------------------------------------------------------- generation

@@ -20,7 +20,8 @@ from storygen.config import Config
 from storygen.errors import ConfigError, InputError, ProviderError
 from storygen.models import Scene, StyleBible
 from storygen.providers import accel, devices
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
+from storygen.providers._diffusers import (applied_to, apply_memory_options, fit_to, load_diffusers, mark_applied,
+                                           version_of)
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 REFINER_SPLIT = 0.8  # base handles the first 80 % of the noise schedule when a refiner is set
@@ -142,7 +143,7 @@ class SDXLImages:
         key = ("sdxl", self.model_ref, self.refiner_ref, self.lora, self.vae_ref, self.device, self.offload,
                self.vae_tiling, self.compile, self.compile_mode, self.cutoff)
         loaded = devices.load_once(key, self._build)
-        self.applied = list(getattr(loaded[0], "_storygen_applied", []))  # also when another instance built it
+        self.applied = applied_to(loaded[0])
         return loaded
 
     def _build(self) -> tuple[Any, Any]:
@@ -182,7 +183,7 @@ class SDXLImages:
         for p in (pipe, refiner):
             if p is not None:
                 p.set_progress_bar_config(disable=True)
-        pipe._storygen_applied = list(self.applied)
+        mark_applied(pipe, self.applied)
         return pipe, refiner
 
     def _load_vae(self, dtype: Any) -> Any:

@@ -12,7 +12,8 @@ from storygen.config import Config
 from storygen.errors import ConfigError
 from storygen.models import Scene
 from storygen.providers import accel, devices
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, version_of
+from storygen.providers._diffusers import (applied_to, apply_memory_options, fit_to, load_diffusers, mark_applied,
+                                           version_of)
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import (clip_size, frames_8k1, load_keyframe, motion_words, oom_message,
                                               write_clip)
@@ -55,7 +56,7 @@ class LTXMotion:
     def _load(self) -> Any:
         pipe = devices.load_once(("ltx", self.model_ref, self.device, self.offload, self.compile, self.compile_mode,
                                   self.cutoff), self._build)
-        self.applied = list(getattr(pipe, "_storygen_applied", []))  # also when another instance built it
+        self.applied = applied_to(pipe)
         return pipe
 
     def _build(self) -> Any:
@@ -74,7 +75,7 @@ class LTXMotion:
             pipe.transformer = accel.GuidanceCutoff(pipe.transformer, self.cutoff)
             self.applied.append(f"guidance_cutoff:{self.cutoff:g}")
         pipe.set_progress_bar_config(disable=True)
-        pipe._storygen_applied = list(self.applied)
+        mark_applied(pipe, self.applied)
         return pipe
 
     def animate(self, keyframe: Path, scene: Scene, out_dir: Path) -> Clip:

@@ -17,7 +17,8 @@ from storygen.config import Config
 from storygen.errors import ConfigError, ProviderError
 from storygen.models import Scene
 from storygen.providers import accel, devices
-from storygen.providers._diffusers import apply_memory_options, fit_to, load_diffusers, own_defaults, version_of
+from storygen.providers._diffusers import (applied_to, apply_memory_options, fit_to, load_diffusers, mark_applied,
+                                           own_defaults, version_of)
 from storygen.providers.motion.base import Clip
 from storygen.providers.motion.frames import clip_size, load_keyframe, motion_words, oom_message, write_clip
 
@@ -73,7 +74,7 @@ class WanMotion:
     def _load(self) -> Any:
         pipe = devices.load_once(("wan", self.model_ref, self.device, self.offload, self.compile, self.compile_mode,
                                   self.flow_shift), self._build)
-        self.applied = list(getattr(pipe, "_storygen_applied", []))  # also when another instance built it
+        self.applied = applied_to(pipe)
         return pipe
 
     def _build(self) -> Any:
@@ -101,7 +102,7 @@ class WanMotion:
                 if getattr(pipe, attr, None) is not None:
                     self.applied += accel.compile_denoiser(pipe, attr, mode=self.compile_mode)
         pipe.set_progress_bar_config(disable=True)
-        pipe._storygen_applied = list(self.applied)
+        mark_applied(pipe, self.applied)
         return pipe
 
     def _set_shift(self, pipe: Any) -> list[str]:
