@@ -13,7 +13,7 @@ from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import ScenePlan, StoryIdea
 from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
-from storygen.text.language import story_hashtags
+from storygen.text.language import base, story_hashtags
 from storygen.workspace import read_json, write_bytes, write_json
 
 #: a narration quieter than this (integrated LUFS) is silence, not speech
@@ -156,7 +156,7 @@ def _providers(ctx: Context) -> dict[str, str]:
 def build_metadata(ctx: Context, idea: StoryIdea, duration: float) -> dict:
     # the theme and tone as tags, unless they are the model's English placeholders on a story in another language
     # (an idea made from the user's own script has no theme or tone of its own)
-    placeholders = {StoryIdea.model_fields[k].default for k in ("theme", "tone")} if idea.language.split("-")[0] != "en" else set()
+    placeholders = {StoryIdea.model_fields[k].default for k in ("theme", "tone")} if base(idea.language) != "en" else set()
     tags = ["#" + "".join(ch for ch in w.title() if ch.isalnum()) for w in (idea.theme, idea.tone) if w not in placeholders]
     tags += story_hashtags(idea.language or "en")
     tags = list(dict.fromkeys(t for t in tags if len(t) > 1))

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from storygen.models import HeardWord, WordTiming
+from storygen.text.language import base
 from storygen.text.words import normalise_word
 
 UNMATCHED_CONFIDENCE = 0.25
@@ -34,7 +35,7 @@ _NO_SPACE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u
 
 
 def _tokens(words: Sequence[str], language: str = "") -> tuple[list[str], list[int]]:
-    if language.split("-")[0] == "ja":  # matched as kana: a kana script against an ASR transcript in kanji
+    if language and base(language) == "ja":  # matched as kana: a kana script against an ASR transcript in kanji
         from storygen.text.kana import reading_chars
 
         chars, owners = reading_chars([normalise_word(w) for w in words])
