@@ -48,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from alignment_common import STORY, stats  # noqa: E402
-from storygen.captions.align import align_to_audio, alignment_confidence, refine_with_audio  # noqa: E402
+from storygen.captions.align import align_to_audio, alignment_confidence, asr_prompt, refine_with_audio  # noqa: E402
 from storygen.text.timing import align_words  # noqa: E402
 from storygen.text.words import script_words  # noqa: E402
 from storygen.media.audio import load_mono, postprocess  # noqa: E402
@@ -224,7 +224,7 @@ def main() -> int:
             plain = [w.word if isinstance(w, WordTiming) else w for w in words]
             raw = asr_path(asr, wav, plain, lag=0.0, refine=False, language=lang)
             score("ASR raw (faster-whisper word times, script-aligned, no lag fix, no refinement)", raw, ref)
-            heard = asr.transcribe(wav, language=lang)
+            heard = asr.transcribe(wav, language=lang, prompt=asr_prompt(story, lang))  # as the captions stage does
             full = refine_with_audio(align_words(plain, heard), wav)
             results[name + " old"] = score("ASR path, old (alignment + lag fix + refine_with_audio)", full, ref)
             t1 = time.time()

@@ -198,9 +198,9 @@ def onset_check(audio: np.ndarray, sr: int, truth: dict[int, tuple[float, float]
 
 # ---------------------------------------------------------------- the product's path
 def product_path(asr, wav: Path, text: str, language: str = "en"):
-    from storygen.captions.align import align_to_audio
+    from storygen.captions.align import align_to_audio, asr_prompt
 
-    heard = asr.transcribe(wav, language=language)
+    heard = asr.transcribe(wav, language=language, prompt=asr_prompt(text, language))  # as the captions stage does
     return align_to_audio(text, heard, wav, language=language), heard
 
 

@@ -36,15 +36,27 @@ def test_idea_to_video_with_the_embedded_models(tmp_path: Path):
     assert finished["final"]
 
 
+@pytest.fixture(scope="module")
+def models():
+    """One model host for the unusual ideas: the packaged writer loads once, as in a Studio worker."""
+    from storygen.providers import lifecycle
+
+    host = lifecycle.ModelHost("unusual-ideas")
+    yield host
+    host.close()
+
+
 @pytest.mark.parametrize("idea", [
     "Un café à Zürich 🌧️ — مرحبا שלום, a letter nobody sent",
     "Lighthouse",
     ("A retired cartographer discovers that the maps she drew decades ago are changing on their own. " * 22)[:2000],
 ])
-def test_unusual_ideas_work(tmp_path: Path, idea: str):
+def test_unusual_ideas_work(tmp_path: Path, idea: str, models):
+    from storygen.service import StoryRequest, make_story
+
     out = tmp_path / "story"
-    r = invoke_cli("make", idea, "-o", str(out), "--until", "idea", "--json")  # the default packaged model
-    assert r.returncode == 0, r.stderr[-2000:]
+    make_story(StoryRequest(idea=idea, out=out, until="idea"), models=models)  # the default packaged model
     got = read_json(out / "idea" / "idea.json")
     assert got["title"].strip() and got["logline"].strip()
     assert len(got["source"]) <= 2000
+    assert read_json(out / "manifest.json")["stages"]["idea"]["provider"] == "llamacpp"

@@ -38,7 +38,7 @@ class CaptionsStage(Stage):
         return [ctx.p(n) for n in (L.WORDS, L.CAPTIONS_SRT, L.PHRASES_SRT, L.CAPTIONS_VTT, L.CAPTIONS_ASS)]
 
     def run(self, ctx: Context) -> StageResult:
-        from storygen.captions.align import align_to_audio, alignment_report
+        from storygen.captions.align import align_to_audio, alignment_report, asr_prompt
         from storygen.captions.formats import write_ass, write_srt, write_vtt, write_words_json
 
         script = ctx.p(L.REVISED).read_text(encoding="utf-8")
@@ -50,7 +50,7 @@ class CaptionsStage(Stage):
         if words is None:
             asr = get_provider("asr", ctx.cfg)
             ctx.progress(0.1, f"listening with {asr.name}")
-            heard = asr.transcribe(wav, language=_language(ctx), prompt=None)
+            heard = asr.transcribe(wav, language=_language(ctx), prompt=asr_prompt(script, _language(ctx)))
             ctx.progress(0.7, "aligning the script to the audio")
             words = align_to_audio(script, heard, wav, language=_language(ctx))
             info = alignment_report(words)

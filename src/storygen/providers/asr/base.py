@@ -18,4 +18,6 @@ class ASR(Protocol):
     wants_gpu: bool  # runs best on a GPU: a scale-out engine sends its stages to a GPU worker
 
     def transcribe(self, audio: Path, *, language: str = "en", prompt: str | None = None) -> list[HeardWord]:
+        """``prompt``: the text the audio is expected to say (the script), a hint for names and rare words.
+        A provider that cannot take a hint ignores it."""
         ...

@@ -187,7 +187,7 @@ class FasterWhisperASR:
         try:
             segments, _info = model.transcribe(
                 str(audio), language=lang, beam_size=self.beam_size, word_timestamps=True,
-                vad_filter=self.vad_filter, initial_prompt=(prompt[:800] if prompt else None),
+                vad_filter=self.vad_filter, initial_prompt=prompt_opening(model, prompt),
                 condition_on_previous_text=False,
             )
             words = [HeardWord(w.word.strip(), float(w.start), float(w.end), float(w.probability))
@@ -196,3 +196,18 @@ class FasterWhisperASR:
             raise ProviderError(f"faster-whisper failed on '{audio.name}' ({e.__class__.__name__}: {str(e)[:120]}).",
                                 "check that the file is valid audio.") from e
         return words
+
+
+def prompt_opening(model: Any, prompt: str | None, tokens: int = 200) -> str | None:
+    """The prompt's first ``tokens`` tokens (Whisper keeps the LAST 223 of a longer prompt, which for a script is
+    its end: the opening is what the first window hears)."""
+    if not prompt:
+        return None
+    prompt = prompt[:2000]
+    try:
+        ids = model.hf_tokenizer.encode(" " + prompt.strip(), add_special_tokens=False).ids
+    except Exception:  # noqa: BLE001 - a tokenizer that cannot say: a character budget
+        return prompt[:400]
+    if len(ids) <= tokens:
+        return prompt
+    return model.hf_tokenizer.decode(ids[:tokens]).strip().rstrip("\ufffd") or None

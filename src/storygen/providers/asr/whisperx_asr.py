@@ -99,7 +99,7 @@ class WhisperXASR:
         self._align: dict[str, tuple[Any, dict]] = {}
 
     # -------------------------------------------------------------- the Whisper pass
-    def _whisper_segments(self, audio: Path, language: str) -> tuple[list[dict], str]:
+    def _whisper_segments(self, audio: Path, language: str, prompt: str | None = None) -> tuple[list[dict], str]:
         if self._asr is None:
             try:
                 self._asr = ("whisperx", self.whisperx.load_model(self.asr_model, self.device, compute_type=self.compute_type,
@@ -118,10 +118,12 @@ class WhisperXASR:
             audio_arr = _load_16k(audio)
             result = model.transcribe(audio_arr, batch_size=8, language=language)
             return result["segments"], result.get("language", language)
+        from storygen.providers.asr.faster_whisper_asr import prompt_opening
+
         fw = model._model(language)
         segs, info = fw.transcribe(str(audio), language=language if not model.label_for(language).endswith(".en") else "en",
                                    beam_size=5, vad_filter=bool(self.settings["vad_filter"]),
-                                   condition_on_previous_text=False)
+                                   initial_prompt=prompt_opening(fw, prompt), condition_on_previous_text=False)
         out = [{"text": s.text.strip(), "start": float(s.start), "end": float(s.end)} for s in segs if s.text.strip()]
         return out, info.language or language
 
@@ -142,7 +144,7 @@ class WhisperXASR:
         audio = Path(audio)
         if not audio.is_file():
             raise InputError(f"Audio file '{audio}' does not exist.", "check the path.")
-        segments, lang = self._whisper_segments(audio, language)
+        segments, lang = self._whisper_segments(audio, language, prompt)
         if not segments:
             return []
         model, meta = self._align_model(lang)
