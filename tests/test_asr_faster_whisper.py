@@ -65,7 +65,8 @@ def test_the_script_as_prompt_makes_made_up_names_heard_as_written(asr, tmp_path
     for hint in (None, text):
         heard = asr.transcribe(sp.wav, language="en", prompt=hint)
         share[hint is not None] = alignment_report(align_words(script_words(text), heard))["matched_share"]
-    assert share[True] >= 0.95 and share[True] >= share[False] + 0.1, share  # measured here: 1.0 and 0.733
+    # Piper's takes are random: measured over 5 takes here, 0.93-1.0 with the prompt and 0.60-0.73 without
+    assert share[True] >= 0.85 and share[True] >= share[False] + 0.1, share
 
 
 def test_a_long_prompt_keeps_its_opening_and_scripts_without_spaces_get_none(asr):

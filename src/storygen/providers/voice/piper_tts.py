@@ -88,10 +88,13 @@ class PiperVoice:
     def voice_files(self, narrator_gender: str = "neutral") -> tuple[Path, Path, str]:
         """(model.onnx, config.json, label) for this narrator. ``voice.voice`` may name any .onnx voice."""
         custom = str(self.settings["voice"] or "").strip()
+        key_name = "voice.voice"
+        if not custom and str(self.settings.get("model") or "").strip().lower().endswith(".onnx"):
+            custom, key_name = str(self.settings["model"]).strip(), "voice.model"  # where a Piper user looks first
         if custom:
             model = Path(custom).expanduser()
             if model.suffix != ".onnx" or not model.is_file():
-                raise ConfigError(f"voice.voice '{custom}' is not a Piper .onnx voice file.",
+                raise ConfigError(f"{key_name} '{custom}' is not a Piper .onnx voice file.",
                                   "set voice.voice to a path like en_US-amy-medium.onnx (with its .onnx.json beside it), or leave it empty.")
             config = Path(f"{model}.json")
             if not config.is_file():
