@@ -180,3 +180,35 @@ def test_json_mode_reports_a_failure_as_an_event_and_logs_get_plain_lines(tmp_pa
     assert r.exit_code == 2 and last["event"] == "failed" and "xx" in last["error"] and last["fix"]
     r = invoke_cli("make", "--idea-file", str(idea), "--script", str(script), "-o", str(tmp_path / "t"), "--until", "script")
     assert r.exit_code == 0 and "Script: done in" in r.stderr  # not a terminal: one plain line per stage
+
+
+def test_a_missing_key_is_an_error_before_anything_is_made(tmp_path, inputs, monkeypatch):
+    """A cloud backend's key is checked before the first stage: not after minutes of writing and narrating."""
+    from PIL import Image
+
+    from storygen.errors import ProviderError
+
+    for var in ("ELEVENLABS_API_KEY", "OPENAI_API_KEY", "PEXELS_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    idea, script = inputs
+    for cfg, names in (({"voice.provider": "elevenlabs"}, "ELEVENLABS_API_KEY"),
+                       ({"keyframes.provider": "openai-images"}, "OPENAI_API_KEY"),
+                       ({"clips.provider": "pexels"}, "PEXELS_API_KEY")):
+        out = tmp_path / names
+        with pytest.raises(ProviderError, match=names):
+            make_story(StoryRequest(idea_file=idea, script=script, out=out, config=cfg))
+        man = out / layout.MANIFEST
+        assert not man.exists() or read_json(man).get("stages", {}) == {}, "a stage ran before the key was checked"
+    # --until before the stage that needs it: nothing to check
+    make_story(StoryRequest(idea_file=idea, script=script, out=tmp_path / "until", until="script",
+                            config={"voice.provider": "elevenlabs"}))
+    # the user's own narration and pictures stand in for the cloud voice and images: no key is asked for
+    wav = tmp_path / "me.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=220:duration=3", wav])
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    Image.new("RGB", (72, 128), "#2255aa").save(shots / "a.png")
+    done = make_story(StoryRequest(idea_file=idea, script=script, voice=wav, images=shots, out=tmp_path / "own",
+                                   until="keyframes",
+                                   config={"voice.provider": "elevenlabs", "keyframes.provider": "openai-images"}))
+    assert read_json(done.story / layout.MANIFEST)["stages"]["voice"]["provider"] == "file"

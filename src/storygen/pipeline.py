@@ -107,6 +107,19 @@ def select(until: str | None = None) -> list[Stage]:
     return stages
 
 
+def check_ready(ctx: Context, stages: list[Stage], from_idx: int | None = None, force: bool = False) -> None:
+    """Before any stage runs: every backend that the stages about to run will ask for can start (its package is
+    installed, its key set). A missing OpenAI or ElevenLabs key is an error now, not after minutes of writing.
+    Every stage from the first one that runs is checked: an earlier stage that runs may make a later one stale."""
+    manifest = ctx.story.load_manifest()
+    for k, stage in enumerate(stages):
+        forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
+        if forced or assess(stage, ctx, manifest).state not in ("done", "edited"):
+            for later in stages[k:]:
+                later.check_ready(ctx)
+            return
+
+
 def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | None = None, force: bool = False,
                  emit: Callable[[Event], None] = lambda e: None,
                  before_record: Callable[[], None] = lambda: None, node: str | None = None) -> dict[str, Any]:
@@ -119,6 +132,7 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
     stages = select(until)
     from_idx = STAGES.index(from_stage) if from_stage else None
     emit({"event": "plan", "stages": [s.name for s in stages]})
+    check_ready(ctx, stages, from_idx, force)
     summary: dict[str, Any] = {}
     for stage in stages:
         manifest = ctx.story.load_manifest()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from storygen.providers.voice.base import Voice
     from storygen.providers.writer.base import Writer
 
-__all__ = ["REGISTRY", "SECTION", "clear_cache", "fallback_provider", "get_provider", "provider_class", "provider_name"]
+__all__ = ["REGISTRY", "SECTION", "check_ready", "clear_cache", "fallback_provider", "get_provider", "provider_class", "provider_name"]
 
 
 def provider_name(capability: str, cfg: Config) -> str:
@@ -76,6 +76,16 @@ def get_provider(capability: str, cfg: Config, name: str | None = None) -> Any:
     settings = cfg.section(sec)
     key = ("provider", capability, name, repr(sorted((k, repr(v)) for k, v in settings.items())))
     return lifecycle.current().load(key, lambda: provider_class(capability, cfg, name)(settings, cfg))
+
+
+def check_ready(capability: str, cfg: Config) -> None:
+    """Checks, without building anything, that the configured backend for ``capability`` can start: its package
+    is installed and, for a cloud backend, its key is set. A backend class declares the checks of its own in a
+    ``check_ready(settings, cfg)`` classmethod; one without it has nothing to check beyond its import."""
+    cls = provider_class(capability, cfg)
+    check = getattr(cls, "check_ready", None)
+    if check is not None:
+        check(cfg.section(SECTION[capability][0]), cfg)
 
 
 def fallback_provider(capability: str, cfg: Config) -> Any:

@@ -55,6 +55,15 @@ class Stage:
         """The capabilities this stage asks for under ``cfg`` (for routing: a GPU stage goes to a GPU worker)."""
         return self.uses
 
+    def needs(self, ctx: Context) -> tuple[str, ...]:
+        """The capabilities a run of this stage on this story asks for (the user's own files stand in for some)."""
+        return self.capabilities(ctx.cfg)
+
+    def check_ready(self, ctx: Context) -> None:
+        """Before the story starts: each backend this stage will ask for can start (installed; its key set)."""
+        for capability in self.needs(ctx):
+            registry.check_ready(capability, ctx.cfg)
+
     def inputs(self, ctx: Context) -> list[Path]:
         """Files (or folders) whose content decides this stage's output."""
         raise NotImplementedError

@@ -15,6 +15,9 @@ class IdeaStage(Stage):
     name = "idea"
     uses = ("writer",)
 
+    def needs(self, ctx: Context):
+        return () if ctx.p(IDEA_JSON).exists() else self.capabilities(ctx.cfg)
+
     def inputs(self, ctx: Context):
         return [ctx.p(IDEA_JSON) if ctx.p(IDEA_JSON).exists() else ctx.p(IDEA_TXT)]
 

@@ -25,6 +25,9 @@ class KeyframesStage(Stage):
     uses = ("images", "vision")
     code_version = "1"
 
+    def needs(self, ctx: Context):
+        return ("vision",) if user_images(ctx.story) else self.capabilities(ctx.cfg)
+
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.SCENES)]
         if user_images(ctx.story):

@@ -89,6 +89,9 @@ class ScriptStage(Stage):
     name = "script"
     uses = ("writer",)
 
+    def needs(self, ctx: Context):
+        return () if ctx.p(USER_SCRIPT).exists() else self.capabilities(ctx.cfg)
+
     def inputs(self, ctx: Context):
         return [ctx.p(L.IDEA), ctx.p(USER_SCRIPT)] if ctx.p(USER_SCRIPT).exists() else [ctx.p(L.IDEA)]
 

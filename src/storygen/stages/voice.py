@@ -17,6 +17,9 @@ class VoiceStage(Stage):
     name = "voice"
     uses = ("voice",)
 
+    def needs(self, ctx: Context):
+        return () if user_voice(ctx.story) else self.capabilities(ctx.cfg)
+
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.REVISED), ctx.p(L.IDEA)]
         if user_voice(ctx.story):

@@ -53,6 +53,21 @@ class OpenAIImages:
     name = "openai-images"
     draws_at_output_size = False  # draws at the model's portrait size; the keyframes stage fits it to 1080x1920
 
+    @staticmethod
+    def _api_key(settings: dict[str, Any]) -> str:
+        key = str(settings.get("api_key") or "").strip()
+        if key:
+            return key
+        if _is_default_openai(str(settings.get("base_url") or "").strip()):
+            raise ProviderError("The openai-images keyframes have no API key: OPENAI_API_KEY is not set.",
+                                "set OPENAI_API_KEY (or keyframes.api_key), or keyframes.base_url for a local server.")
+        return "not-needed"  # local servers accept any key
+
+    @classmethod
+    def check_ready(cls, settings: dict[str, Any], cfg: Any = None) -> None:
+        """Before a story starts: the key (or a local server)."""
+        cls._api_key(settings)
+
     def __init__(self, settings: dict[str, Any], cfg: Any = None):
         try:
             import openai
@@ -68,13 +83,7 @@ class OpenAIImages:
         if not re.fullmatch(r"\d{2,5}x\d{2,5}", size):
             raise ProviderError(f"keyframes.size is '{size}', not WIDTHxHEIGHT.", "use e.g. -c keyframes.size=1024x1536")
         self.size = size
-        key = str(settings.get("api_key") or "").strip()
-        if not key:
-            if _is_default_openai(self.base_url):
-                raise ProviderError("The openai-images keyframes have no API key: OPENAI_API_KEY is not set.",
-                                    "set OPENAI_API_KEY (or keyframes.api_key), or keyframes.base_url for a local server.")
-            key = "not-needed"  # local servers accept any key
-        self._key = key
+        self._key = key = self._api_key(settings)
         host = urlparse(self.base_url).netloc if self.base_url and not _is_default_openai(self.base_url) else ""
         self.version = f"{self.model}@{self.size}" + (f"@{host}" if host else "")
         self.total_cost_usd = 0.0

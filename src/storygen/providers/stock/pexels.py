@@ -21,6 +21,10 @@ class PexelsSource:
     name = "pexels"
     service = "Pexels"
 
+    @staticmethod
+    def check_ready(cfg: Config | None) -> None:
+        service_settings(cfg, "pexels", "PEXELS_API_KEY", BASE_URL)
+
     def __init__(self, cfg: Config | None):
         key, base = service_settings(cfg, "pexels", "PEXELS_API_KEY", BASE_URL)
         self.base = base.removesuffix("/v1")

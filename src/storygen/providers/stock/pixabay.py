@@ -22,6 +22,10 @@ class PixabaySource:
     name = "pixabay"
     service = "Pixabay"
 
+    @staticmethod
+    def check_ready(cfg: Config | None) -> None:
+        service_settings(cfg, "pixabay", "PIXABAY_API_KEY", BASE_URL)
+
     def __init__(self, cfg: Config | None):
         key, base = service_settings(cfg, "pixabay", "PIXABAY_API_KEY", BASE_URL)
         self.base = base.removesuffix("/api")

@@ -76,6 +76,11 @@ class _Stock:
         self._first_text: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def check_ready(cls, settings: dict[str, Any] | None = None, cfg: Config | None = None) -> None:
+        """Before a story starts: the service's key."""
+        cls.source_cls.check_ready(cfg)
+
     def close(self) -> None:
         self.source.http.close()
 

@@ -32,6 +32,8 @@ from storygen.text.words import AUDIO_TAG, script_words, speakable_text
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"
+NO_KEY = ("The ElevenLabs voice needs an API key: ELEVENLABS_API_KEY is not set.",
+          "export ELEVENLABS_API_KEY=... (or use -c voice.provider=piper for the offline voice).")
 MODELS = ("eleven_multilingual_v2", "eleven_v3", "eleven_turbo_v2_5", "eleven_flash_v2_5")
 _V2 = frozenset("en ja zh de hi fr ko pt it es id nl tr fil pl sv bg ro ar cs el fi hr ms sk da ta uk ru".split())
 _V25 = _V2 | {"hu", "no", "vi"}
@@ -87,6 +89,12 @@ class ElevenLabsVoice:
     # the voice performs [whispers]-style tags rather than reading them (with eleven_v3; other models get the
     # tags stripped in ``synthesize``): the script keeps them (as ``writing.text.voice_reads_tags`` decides today)
     reads_audio_tags = True
+
+    @classmethod
+    def check_ready(cls, settings: dict[str, Any], cfg: Config | None = None) -> None:
+        """Before a story starts: the key, so a missing one is not found after the script is written."""
+        if not str(settings.get("api_key") or "").strip():
+            raise ProviderError(*NO_KEY)
 
     def __init__(self, settings: dict[str, Any], cfg: Config | None = None):
         import httpx
@@ -181,7 +189,7 @@ class ElevenLabsVoice:
         if not words:
             raise InputError("The script has no words to speak.", "write a script with at least one word (emoji and punctuation are not read).")
         if not self.api_key:
-            raise ProviderError("The ElevenLabs voice needs an API key.", "export ELEVENLABS_API_KEY=... (or use -c voice.provider=piper for the offline voice).")
+            raise ProviderError(*NO_KEY)
         # eleven_v3 reads audio tags such as [whispers]; other models would speak them aloud
         spoken = _tidy(text) if self.model == "eleven_v3" else speakable_text(text)
         chunks = chunk_text(spoken, self.max_chars)

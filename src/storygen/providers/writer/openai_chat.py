@@ -69,6 +69,23 @@ class OpenAIWriter:
     def small(cls, settings: dict[str, Any]) -> bool:
         return False
 
+    @staticmethod
+    def _api_key(settings: dict[str, Any]) -> str:
+        key = str(settings.get("api_key") or "").strip()
+        if key:
+            return key
+        if _is_default_openai(str(settings.get("base_url") or "").strip()):
+            raise ProviderError(
+                "The openai writer has no API key.",
+                "set OPENAI_API_KEY, or set writer.base_url for a local server (Ollama, vLLM, LM Studio, llama.cpp).",
+            )
+        return "not-needed"  # local servers accept any key
+
+    @classmethod
+    def check_ready(cls, settings: dict[str, Any], cfg: Any = None) -> None:
+        """Before a story starts: the key (or a local server), so a missing one is not found minutes in."""
+        cls._api_key(settings)
+
     def __init__(self, settings: dict[str, Any], cfg: Any = None):
         try:
             import openai
@@ -77,15 +94,7 @@ class OpenAIWriter:
         self._openai = openai
         self.model = str(settings["model"]).strip() or DEFAULT_MODEL
         self.base_url = str(settings["base_url"]).strip()
-        key = str(settings["api_key"]).strip()
-        if not key:
-            if _is_default_openai(self.base_url):
-                raise ProviderError(
-                    "The openai writer has no API key.",
-                    "set OPENAI_API_KEY, or set writer.base_url for a local server (Ollama, vLLM, LM Studio, llama.cpp).",
-                )
-            key = "not-needed"  # local servers accept any key
-        self._key = key
+        self._key = self._api_key(settings)
         self.temperature = float(settings["temperature"])
         self.max_tokens = int(settings["max_tokens"])
         self.timeout = float(settings["timeout"])
@@ -95,7 +104,7 @@ class OpenAIWriter:
         self.version = self.model + (f"@{host}" if host else "")
         self._schema_ok = True  # flips to False when the server rejects response_format json_schema
         self._client = openai.OpenAI(
-            api_key=key, base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries,
+            api_key=self._key, base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries,
         )
 
     # ------------------------------------------------------------------ helpers
