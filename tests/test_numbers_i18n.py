@@ -108,6 +108,14 @@ CASES = [
     ("zh", "增长15%", "百分之十五"),
     ("zh", "打138-1234-5678", "一三八，一二三四，五六七八"),
     ("zh", "1005人", "一千零五人"),
+    ("zh", "气温-3度", "气温负三度"),
+    ("zh", "A-3号", "A-三号"),  # a code, not a negative number
+    # traditional Chinese (Taiwan, Hong Kong, zh-Hant): the speller's words in traditional characters
+    ("zh-TW", "14:30到", "十四點三十分"),
+    ("zh-Hant", "花了20000元", "兩萬元"),
+    ("zh-HK", "2個人", "兩個人"),
+    ("zh-TW", "-3度", "負三度"),
+    ("zh-TW", "这里点心", "这里点心"),  # the writer's own characters are left as written
 ]
 
 

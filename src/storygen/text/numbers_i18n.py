@@ -329,7 +329,7 @@ def expand(text: str, lang: str) -> str:
     text = text.translate(_NATIVE_DIGITS)
     text = re.sub(r"[０-９]", lambda m: chr(ord(m.group(0)) - 0xFEE0), text)  # full-width digits
     if b == "zh":
-        return _expand_zh(text)
+        return _expand_zh(text, traditional(lang))
     # dates: 05/03/2024, 5.3.2024 (day first), and Japanese 2024年5月3日
     if b == "ja":
         text = _sub(r"(\d{1,4})年", text, lambda m: cardinal(int(m.group(1)), lang) + "ねん")
@@ -395,7 +395,7 @@ def expand(text: str, lang: str) -> str:
 
 
 _ZH_CURRENCY = {"CNY": "元", "JPY": "日元", "USD": "美元", "EUR": "欧元", "GBP": "英镑", "INR": "卢比", "BRL": "雷亚尔"}
-_ZH_MEASURE = "个只本次天位名块元岁张条件台辆点周"  # "2个" -> 两个 (but 2月 二月, 2号 二号, 第2 第二)
+_ZH_MEASURE = "个只本次天位名块元岁张条件台辆点周個塊歲張條臺輛點週"  # "2个" -> 两个 (but 2月 二月, 2号 二号, 第2 第二)
 
 
 def _zh_number(text: str) -> str:
@@ -427,8 +427,21 @@ def _zh_mobile_groups(raw: str) -> list[str]:
     return [digits[:3], digits[3:7], digits[7:]]  # 138 1234 5678
 
 
-def _expand_zh(text: str) -> str:
-    """Chinese: 1998年 一九九八年, 5月3日 五月三日, 14:30 十四点三十分, 15% 百分之十五, ¥500 五百元, 第3 第三."""
+_TRADITIONAL = str.maketrans("万亿两点负块", "萬億兩點負塊")  # the simplified characters the speller writes
+
+
+def traditional(lang: str) -> bool:
+    """zh-Hant, zh-TW, zh-HK, zh-MO: Chinese written in traditional characters."""
+    parts = [p.lower() for p in re.split(r"[-_]", lang)]
+    return parts[0] == "zh" and ("hant" in parts or bool({"tw", "hk", "mo"} & set(parts)))
+
+
+def _expand_zh(text: str, trad: bool = False) -> str:
+    """Chinese: 1998年 一九九八年, 5月3日 五月三日, 14:30 十四点三十分, 15% 百分之十五, ¥500 五百元, 第3 第三.
+    ``trad``: the words written are in traditional characters (十四點三十分, 兩萬), the rest of the text untouched."""
+    def _sub(pattern: str, text: str, fn: Callable[[re.Match[str]], str]) -> str:
+        return re.sub(pattern, (lambda m: fn(m).translate(_TRADITIONAL)) if trad else fn, text)
+
     num = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
     text = _sub(r"(?<!\d)(\d{4})(?=\s?年)", text, lambda m: zh_digits(m.group(1)))  # years digit by digit
     text = _sub(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d:])", text,
@@ -443,6 +456,7 @@ def _expand_zh(text: str) -> str:
     text = _sub(rf"({num})\s?[%％]", text, lambda m: "百分之" + _zh_number(m.group(1)))
     text = _sub(rf"({num})\s?[-–~～]\s?({num})", text, lambda m: f"{_zh_number(m.group(1))}到{_zh_number(m.group(2))}")
     text = _sub(rf"(?<![\d.第])2(?=[{_ZH_MEASURE}])", text, lambda m: "两")
+    text = _sub(rf"(?<![0-9A-Za-z.])[-−]({num})", text, lambda m: "负" + _zh_number(m.group(1)))  # -3度 负三度
     return _sub(rf"({num})", text, lambda m: _zh_number(m.group(1)) if not m.group(1).startswith("0") or "." in m.group(1)
                 else zh_digits(m.group(1)))
 
