@@ -15,6 +15,19 @@ def _is_default_openai(base_url: str) -> bool:
     return not base_url or urlparse(base_url).hostname in ("api.openai.com",)
 
 
+def api_key(settings: dict[str, Any], missing: tuple[str, str]) -> str:
+    """The configured key; "not-needed" for a local server (they accept any key); without either, a ProviderError
+    with ``missing`` (problem, fix). Called before a story starts (``check_ready``) and when the client is built."""
+    from storygen.errors import ProviderError
+
+    key = str(settings.get("api_key") or "").strip()
+    if key:
+        return key
+    if _is_default_openai(str(settings.get("base_url") or "").strip()):
+        raise ProviderError(*missing)
+    return "not-needed"
+
+
 def _message(e: Any) -> str:
     """The message inside an openai.APIError (its JSON body's error.message), else its text."""
     body = getattr(e, "body", None)

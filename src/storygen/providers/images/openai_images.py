@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from storygen.config import DEFAULTS
 from storygen.errors import ProviderError
 from storygen.models import Scene, StyleBible
-from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, scrub
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, api_key, scrub
 
 DEFAULT_MODEL = "gpt-image-1"
 PORTRAIT = {"gpt-image-1": "1024x1536", "dall-e-3": "1024x1792", "dall-e-2": "1024x1024"}
@@ -55,13 +55,8 @@ class OpenAIImages:
 
     @staticmethod
     def _api_key(settings: dict[str, Any]) -> str:
-        key = str(settings.get("api_key") or "").strip()
-        if key:
-            return key
-        if _is_default_openai(str(settings.get("base_url") or "").strip()):
-            raise ProviderError("The openai-images keyframes have no API key: OPENAI_API_KEY is not set.",
-                                "set OPENAI_API_KEY (or keyframes.api_key), or keyframes.base_url for a local server.")
-        return "not-needed"  # local servers accept any key
+        return api_key(settings, ("The openai-images keyframes have no API key: OPENAI_API_KEY is not set.",
+                                  "set OPENAI_API_KEY (or keyframes.api_key), or keyframes.base_url for a local server."))
 
     @classmethod
     def check_ready(cls, settings: dict[str, Any], cfg: Any = None) -> None:

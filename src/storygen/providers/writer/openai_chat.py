@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from storygen.errors import ProviderError
-from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, scrub
+from storygen.providers._openai import OPENAI_BASE_URL, _is_default_openai, _message, api_key, scrub
 from storygen.providers.writer.base import Completion, one_by_one
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -71,15 +71,8 @@ class OpenAIWriter:
 
     @staticmethod
     def _api_key(settings: dict[str, Any]) -> str:
-        key = str(settings.get("api_key") or "").strip()
-        if key:
-            return key
-        if _is_default_openai(str(settings.get("base_url") or "").strip()):
-            raise ProviderError(
-                "The openai writer has no API key.",
-                "set OPENAI_API_KEY, or set writer.base_url for a local server (Ollama, vLLM, LM Studio, llama.cpp).",
-            )
-        return "not-needed"  # local servers accept any key
+        return api_key(settings, ("The openai writer has no API key: OPENAI_API_KEY is not set.",
+                                  "set OPENAI_API_KEY, or set writer.base_url for a local server (Ollama, vLLM, LM Studio, llama.cpp)."))
 
     @classmethod
     def check_ready(cls, settings: dict[str, Any], cfg: Any = None) -> None:
