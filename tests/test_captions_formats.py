@@ -78,3 +78,25 @@ def test_ass_styles_burn_in_with_the_packaged_font(tmp_path, kind):
     assert ys.max() < (1 - SAFE_BOTTOM) * 1920 and xs.max() < (1 - SAFE_RIGHT) * 1080  # platform-safe area
     x, y = caption_anchor(style, 1080, 1920)
     assert abs(np.median(ys) - y) < 80
+
+
+def test_a_phrases_last_word_does_not_stand_alone_and_every_line_fits_the_safe_area():
+    from PIL import ImageFont
+
+    from storygen.captions.formats import SAFE_LEFT
+    from storygen.media.fonts import installed_faces
+
+    text = ("Cada noche, durante treinta años, Elías subía las escaleras del faro. Dentro había una carta, "
+            "fechada aquel invierno. Inside was a letter, dated 1987, addressed to him. Nobody remembered.")
+    ws = [WordTiming(word=w, start=i * 0.4, end=i * 0.4 + 0.35) for i, w in enumerate(text.split())]
+    lines = [" ".join(w.word for w in g) for g in phrases(ws, DEFAULTS["captions"]["max_words"],
+                                                            DEFAULTS["captions"]["max_chars"], "es")]
+    assert "durante treinta años," in lines and "escaleras del faro." in lines  # joined, 1-3 columns over
+    assert "Nobody remembered." in lines
+    assert "Dentro había" in lines and "una carta," in lines  # too wide to join: the line's last word goes along
+    alone = [line for line in lines if " " not in line and line[-1] in ",.;:!?"]
+    assert alone == [], lines
+    face = next(f for f in installed_faces() if f.family == DEFAULTS["captions"]["font"])
+    font = ImageFont.truetype(str(face.path), DEFAULTS["captions"]["size"])
+    room = 1080 * (1 - SAFE_LEFT - SAFE_RIGHT) - 2 * DEFAULTS["captions"]["outline"]
+    assert max(font.getlength(line) for line in lines) <= room, lines

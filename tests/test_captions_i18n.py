@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from storygen.captions import linebreak as lb
-from storygen.captions.formats import (SAFE_LEFT, SAFE_RIGHT, caption_anchor, phrases, read_ass, write_ass, write_srt,
+from storygen.captions.formats import (ORPHAN_SLACK, SAFE_LEFT, SAFE_RIGHT, caption_anchor, phrases, read_ass, write_ass, write_srt,
                                        write_vtt)
 from storygen.config import DEFAULTS
 from storygen.errors import MediaError
@@ -96,7 +96,9 @@ def test_line_breaks_follow_the_language(tmp_path: Path, lang: str):
     for g in groups:
         line = lb.joiner(lang).join(w.word for w in g)
         assert line[0] not in lb.CLOSING and line[-1] not in lb.OPENING, line
-        assert lb.width(line) <= 18 or len(g) == 1, line
+        # a phrase's last word may run a line 3 columns over rather than stand alone (not in wide CJK columns)
+        slack = ORPHAN_SLACK if not lb.no_spaces(lang) and g[-1].word[-1] in ",.;:!?" else 0
+        assert lb.width(line) <= 18 + slack or len(g) == 1, line
         assert lb.clusters(line)[0][0] == line[0] and not line[0].isspace()  # never a mark alone at a line start
         if lang == "th":
             assert line[0] not in lb.THAI_FOLLOWING and line[-1] not in lb.THAI_LEADING, line

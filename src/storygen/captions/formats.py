@@ -116,6 +116,11 @@ def _split_wide(words: list[WordTiming], max_chars: int, language: str) -> list[
     return out
 
 
+# display columns a line may run over to keep a phrase's last word from standing alone: 21 columns of text in
+# Fjalla One at the default 92 px are ~800 px, inside the 873 px between the safe margins (22 reached 888)
+ORPHAN_SLACK = 3
+
+
 def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18,
             language: str | None = None) -> list[list[WordTiming]]:
     """Group words into caption lines: break after punctuation, at long pauses and when a line is full,
@@ -140,6 +145,18 @@ def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18,
             full = len(cur) >= max_words or chars(cur + [w]) > max_chars
             pause = w.start - prev.end > 0.45
             if _ends_phrase(prev.word) or pause or (full and not in_name) or len(cur) >= max_words + 2:
+                if full and not (_ends_phrase(prev.word) or pause) and _ends_phrase(w.word):
+                    # the phrase's last word would stand alone ("faro." under "escaleras del"): it joins the line
+                    # when that stays near the width, else it takes the line's last word with it
+                    slack = 0 if lb.no_spaces(language) else ORPHAN_SLACK  # wide CJK columns have no room to spare
+                    if len(cur) <= max_words and chars(cur + [w]) <= max_chars + slack:
+                        cur.append(w)
+                        continue
+                    if len(cur) >= 2 and chars(cur[-1:] + [w]) <= max_chars \
+                            and not (_is_cap(cur[-2].word) and _is_cap(cur[-1].word) and not _ends_phrase(cur[-2].word)):
+                        out.append(cur[:-1])
+                        cur = cur[-1:] + [w]
+                        continue
                 out.append(cur)
                 cur = []
         cur.append(w)
