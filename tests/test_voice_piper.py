@@ -37,7 +37,9 @@ def test_timings_one_per_script_word_and_on_speech(voice, tmp_path):
     loud = np.percentile(db, 95)
     for w in sp.words:
         i = int(w.start * sr / hop)
-        assert db[i: i + 6].max() > loud - 30, w
+        # 40 dB: a quiet fricative onset ("for") reached 31 dB below the loudest in some of Piper's random takes;
+        # the pauses between phrases are 48-74 dB below it (measured over 5 takes)
+        assert db[i: i + 6].max() > loud - 40, w
     # the gaps between sentences are silent, and no word spans one
     assert "no packaged female" in sp.extra["voice_note"]
     # timings survive post-processing on the same audio
