@@ -244,3 +244,17 @@ def test_cjk_and_thai_lines_break_between_phrases_not_inside_words(monkeypatch):
     assert lb.phrases(text, "ja") is None
     fallback = lb.wrap(text, 16, "ja")
     assert "".join(fallback) == text and fallback != lines
+
+
+def test_a_clause_cut_into_lines_is_cut_evenly_and_a_number_stays_with_its_measure_word():
+    """QA: "老漁夫在碼頭發現一 / 個瓶子。" filled the first line and split 一個; "負三 / 度，" split a temperature."""
+    for text, lang in (("老漁夫在碼頭發現一個瓶子。", "zh-TW"), ("那天晚上氣溫是負三度，", "zh-TW"),
+                       ("老渔夫在码头发现一个瓶子。", "zh"), ("おじいさんは海辺で小さな瓶を拾いました。", "ja")):
+        lines = lb.wrap_balanced(text, 18, lang)
+        assert "".join(lines) == text and len(lines) == len(lb.wrap(text, 18, lang)), lines
+        widths = [lb.width(x) for x in lines]
+        assert max(widths) <= 18 and max(widths) - min(widths) <= 4, lines
+        for a, b in zip(lines, lines[1:]):
+            assert a[-1] not in lb.CJK_NUMERALS, lines
+    assert lb.wrap_balanced("老漁夫在碼頭發現一個瓶子。", 18, "zh-TW") == ["老漁夫在碼頭", "發現一個瓶子。"]
+    assert lb.wrap_balanced("Short enough.", 18, "en") == ["Short enough."]

@@ -191,3 +191,27 @@ def test_a_script_in_another_language_than_asked_is_reported(tmp_path: Path):
     assert "reads as Spanish" in said and "--language es" in said
     r = invoke_cli("make", "--script", str(script), "--language", "es", "-o", str(tmp_path / "t"), "--until", "script")
     assert "reads as" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("zh-TW", "下午十四點三十分，老漁夫在碼頭發現一個瓶子。瓶子裡有一封信，說要把兩萬元交給燈塔的主人。"),
+    ("en", "Every night for thirty years, Elias climbed the lighthouse stairs. Then one morning, the sea left a bottle."),
+])
+def test_espeak_word_times_cover_the_speech(tmp_path: Path, lang: str, text: str):
+    """espeak-ng reads a Chinese clause as several words with short pauses between them: the clause's time must run
+    to its last sound, not to the first short pause (the captions were blank for three quarters of the speech)."""
+    import numpy as np
+    import soundfile as sf
+
+    from storygen.providers.voice.espeak import EspeakVoice
+
+    sp = EspeakVoice({}).synthesize(text, tmp_path / "v.wav", language=lang)
+    x, sr = sf.read(sp.wav, dtype="float32")
+    hop = int(0.01 * sr)
+    db = 10 * np.log10(np.mean(x[: x.size // hop * hop].reshape(-1, hop) ** 2, axis=1) + 1e-12)
+    loud = db > np.percentile(db, 95) - 30
+    timed = np.zeros_like(loud)
+    for w in sp.words:
+        timed[int(w.start * 100): int(np.ceil(w.end * 100)) + 1] = True
+    covered = float((loud & timed).sum() / loud.sum())
+    assert covered >= 0.9, [(w.word, round(w.start, 2), round(w.end, 2)) for w in sp.words]

@@ -336,9 +336,16 @@ def espeak_reference(words: list[str], voice: str = "en-us", rate_wpm: int = 165
     total = audio.size / sr
     ends = np.empty(n)
     pause_t = np.array([t for t, _o, p in phones if p])
+    # the last sound each word's own events made: a word ends at the first pause after it, not at a short pause
+    # inside it (espeak's Chinese reads a clause as several words with pauses between them)
+    last_sound = np.full(n, -np.inf)
+    sounds = [(t, o) for t, o, p in phones if not p]
+    if sounds:
+        np.maximum.at(last_sound, np.array([o for _t, o in sounds]), np.array([t for t, _o in sounds]))
     for k in range(n):
         nxt = starts[k + 1] if k + 1 < n else total
-        pz = pause_t[(pause_t > starts[k] + 0.02) & (pause_t < nxt)] if pause_t.size else pause_t
+        after = max(starts[k] + 0.02, min(last_sound[k], nxt))
+        pz = pause_t[(pause_t > after) & (pause_t < nxt)] if pause_t.size else pause_t
         ends[k] = float(pz[0]) if pz.size else nxt
     if n:
         ends[-1] = min(ends[-1], total)

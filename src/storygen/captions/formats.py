@@ -104,7 +104,7 @@ def _split_wide(words: list[WordTiming], max_chars: int, language: str) -> list[
     line may break; each piece gets a share of the word's time by its width."""
     out: list[WordTiming] = []
     for w in _glue_closing(words):
-        pieces = lb.wrap(w.word, max_chars, language) if lb.width(w.word) > max_chars else [w.word]
+        pieces = lb.wrap_balanced(w.word, max_chars, language) if lb.width(w.word) > max_chars else [w.word]
         if len(pieces) < 2:
             out.append(w)
             continue

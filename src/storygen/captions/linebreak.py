@@ -74,9 +74,19 @@ def _alnum_ascii(c: str) -> bool:
     return c[:1].isascii() and c[:1].isalnum()
 
 
+# a number in characters stays with the measure word or unit after it: 一個, 負三度, 兩萬元, 三人
+CJK_NUMERALS = frozenset("〇一二三四五六七八九十百千万萬亿億两兩零幾几半")
+
+
+def _han(c: str) -> bool:
+    return bool(c) and "\u3400" <= c[0] <= "\u9fff"
+
+
 def may_break_between(a: str, b: str, language: str | None) -> bool:
     """Whether a line may end after cluster ``a`` with cluster ``b`` starting the next, in a no-space language."""
     if b[:1] in CLOSING or a[-1:] in OPENING or (_alnum_ascii(a[-1:]) and _alnum_ascii(b[:1])):
+        return False
+    if a[-1:] in CJK_NUMERALS and _han(b[:1]) and base(language) in ("zh", "ja"):
         return False
     if base(language) == "th" and (a[:1] in THAI_LEADING or b[:1] in THAI_FOLLOWING):
         return False
@@ -154,3 +164,46 @@ def wrap(text: str, max_width: float, language: str | None, measure=width) -> li
     if cur.strip():
         lines.append(cur.rstrip())
     return lines
+
+
+def wrap_balanced(text: str, max_width: float, language: str | None, measure=width) -> list[str]:
+    """As many lines as ``wrap`` needs, but of even widths: "老漁夫在碼頭 / 發現一個瓶子。" rather than a full first
+    line and a short last one. Breaks only where ``wrap`` may break."""
+    greedy = wrap(text, max_width, language, measure)
+    if len(greedy) < 2:
+        return greedy
+    segs = segments(text, language)
+    if no_spaces(language):
+        segs = [piece for seg in segs for piece in (_join_pieces(clusters(seg), language)
+                                                     if measure(seg.strip()) > max_width else [seg])]
+    n, lines = len(segs), len(greedy)
+    if n > 200:
+        return greedy
+
+    def w(i: int, j: int) -> float:
+        return measure("".join(segs[i:j]).strip())
+
+    # best[k][j]: the smallest widest line when segs[:j] make k lines; a line may exceed only if one segment
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(lines + 1)]
+    cut = [[0] * (n + 1) for _ in range(lines + 1)]
+    best[0][0] = 0.0
+    for k in range(1, lines + 1):
+        for j in range(1, n + 1):
+            for i in range(k - 1, j):
+                if best[k - 1][i] == inf:
+                    continue
+                width_ij = w(i, j)
+                if width_ij > max_width and j - i > 1:
+                    continue
+                worst = max(best[k - 1][i], width_ij)
+                if worst < best[k][j]:
+                    best[k][j], cut[k][j] = worst, i
+    if best[lines][n] == inf:
+        return greedy
+    out, j = [], n
+    for k in range(lines, 0, -1):
+        i = cut[k][j]
+        out.append("".join(segs[i:j]).strip())
+        j = i
+    return out[::-1]
