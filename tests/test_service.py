@@ -192,10 +192,12 @@ def test_a_missing_key_is_an_error_before_anything_is_made(tmp_path, inputs, mon
         monkeypatch.delenv(var, raising=False)
     idea, script = inputs
     for cfg, names in (({"voice.provider": "elevenlabs"}, "ELEVENLABS_API_KEY"),
+                       ({"render.music": str(tmp_path / "nope.mp3")}, "render.music"),
+                       ({"voice.voice": str(tmp_path / "mine.onnx")}, "voice.voice"),
                        ({"keyframes.provider": "openai-images"}, "OPENAI_API_KEY"),
                        ({"clips.provider": "pexels"}, "PEXELS_API_KEY")):
         out = tmp_path / names
-        with pytest.raises(ProviderError, match=names):
+        with pytest.raises((ProviderError, InputError, ConfigError), match=names):
             make_story(StoryRequest(idea_file=idea, script=script, out=out, config=cfg))
         man = out / layout.MANIFEST
         assert not man.exists() or read_json(man).get("stages", {}) == {}, "a stage ran before the key was checked"

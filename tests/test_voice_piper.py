@@ -65,12 +65,14 @@ def test_bad_scripts(voice, tmp_path):
 
 def test_custom_voice_path_must_be_onnx(tmp_path):
     v = PiperVoice({"voice": str(tmp_path / "missing.onnx")})
-    with pytest.raises(ConfigError, match="not a Piper .onnx voice"):
+    with pytest.raises(ConfigError, match="does not exist"):
         v.synthesize("Hello there.", tmp_path / "x.wav")
+    with pytest.raises(ConfigError, match=r"^voice.voice 'en_GB-alan-medium' is not a Piper voice: .*not a name"):
+        PiperVoice({"voice": "en_GB-alan-medium"}).voice_files()
     with pytest.raises(ConfigError, match="length_scale"):
         PiperVoice({"length_scale": 9})
     # voice.model is where a Piper user often puts the file: an .onnx there is used, and a wrong one is named
-    with pytest.raises(ConfigError, match=r"^voice.model '.*missing.onnx' is not a Piper .onnx voice"):
+    with pytest.raises(ConfigError, match=r"^The Piper voice file '.*missing.onnx' \(voice.model\) does not exist"):
         PiperVoice({"model": str(tmp_path / "missing.onnx")}).voice_files()
     assert PiperVoice({"model": "eleven_multilingual_v2"}).voice_files()[2] == PiperVoice({}).voice_files()[2]
 

