@@ -110,3 +110,32 @@ def test_a_kana_script_matches_a_kanji_transcript_and_back(monkeypatch):
     assert [w.matched for w in align_words(words, heard, lag=0.0)] == [False, False, True]
     monkeypatch.setattr(kana, "_kakasi", lambda: None)
     assert [w.matched for w in align_words(words, heard, lag=0.0, language="ja")] == [False, False, True]
+
+
+def test_a_narration_of_another_text_spreads_the_words_over_the_speech(tmp_path):
+    """QA: the narration read a different story; chance matches ("A", "on", "the") squeezed 22 words into 0.6 s
+    and held one word for 8.7 s. Now the words share the speech by length, and no caption cue overlaps another."""
+    import soundfile as sf
+
+    from storygen.captions.align import align_to_audio, silent_runs
+    from storygen.captions.formats import _cues
+    from storygen.media.audio import load_mono
+    from storygen.providers.voice.piper_tts import PiperVoice
+
+    sp = PiperVoice({}).synthesize("The old lighthouse keeper found a green bottle on the rocks at dawn. Inside was "
+                                   "a letter written forty years ago. He read it twice.", tmp_path / "other.wav")
+    script = ("A young baker in Lisbon wakes at four every morning. She bakes one loaf more than she can sell. "
+              "Each night she leaves it on the step for a stranger.")
+    heard = [HeardWord(w.word, w.start, w.end, 0.9) for w in sp.words]  # heard right: it is just another text
+    out = align_to_audio(script, heard, sp.wav)
+    assert alignment_report(out)["low_confidence"] and [w.word for w in out] == script_words(script)
+    x = load_mono(sp.wav, 16000)
+    sil = silent_runs(x, 16000)
+    first = float(sil[0][1]) if len(sil) and sil[0][0] == 0 else 0.0
+    assert abs(out[0].start - first) < 0.05 and out[-1].end > x.size / 16000 - 1.2
+    durations = [w.end - w.start for w in out]
+    assert min(durations) > 0.05 and max(durations) < 1.5, durations
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(out, out[1:]))
+    cues = _cues(out, "phrase", 3, 18)
+    assert all(a[1] <= b[0] for a, b in zip(cues, cues[1:])), cues
+    assert sf.info(str(sp.wav)).duration > 5

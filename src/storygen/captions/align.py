@@ -144,6 +144,33 @@ def refine_with_audio(words: list[WordTiming], wav: Path | np.ndarray, sample_ra
 _PAUSE_PUNCT = tuple(".,;:!?…—–)\"”»」』。、，！？；：")
 
 
+def spread_over_speech(words: list[WordTiming], x: np.ndarray, sr: int) -> list[WordTiming]:
+    """Each word a share of the speech (the silences left out) by its length, in order: the timing for a narration
+    that was not heard as the script, where a few chance matches ("a", "the") would squeeze the words between
+    them into a fraction of a second. ``matched`` and ``confidence`` are kept, for the report."""
+    if not words:
+        return []
+    total = x.size / sr
+    sil = silent_runs(x, sr)
+    cuts = [0.0] + [t for a, b in sil for t in (a, b)] + [total]
+    voiced = [(a, b) for a, b in zip(cuts[::2], cuts[1::2]) if b - a > 1e-6]
+    if not voiced:
+        voiced = [(0.0, total)]
+    lengths = np.array([b - a for a, b in voiced])
+    cum = np.concatenate([[0.0], np.cumsum(lengths)])
+
+    def clock(v: float, after: bool) -> float:
+        """The time at which ``v`` seconds of speech have gone by (at the start of the next run when on a seam)."""
+        i = int(np.searchsorted(cum, v, side="right" if after else "left")) - 1
+        i = min(max(i, 0), len(voiced) - 1)
+        return float(voiced[i][0] + min(max(v - cum[i], 0.0), lengths[i]))
+
+    weight = np.array([max(1, len(w.word)) + 1.0 for w in words])
+    edges = np.concatenate([[0.0], np.cumsum(weight)]) / weight.sum() * cum[-1]
+    return [w.model_copy(update={"start": round(clock(edges[k], True), 3), "end": round(clock(edges[k + 1], False), 3)})
+            for k, w in enumerate(words)]
+
+
 def silent_runs(x: np.ndarray, sr: int, *, step: float = 0.005, floor_db: float = 35.0,
                 min_len: float = 0.04) -> np.ndarray:
     """(start, end) seconds of every silence of at least ``min_len``: 5 ms frames more than ``floor_db``
@@ -251,8 +278,9 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
     2's voice choice and step 3, and festival kal 123 ms before the band followed a drifting offset).
     Japanese is matched on kana readings (a kana script against an ASR transcript in kanji), and espeak-ng
     reads kanji in their kana reading (``storygen.text.kana``).
-    When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text) or
-    espeak-ng is missing, the ASR times are kept: a warp of a reading of the wrong text means nothing.
+    When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text), the few
+    chance matches mean nothing either: the words share the speech by length (``spread_over_speech``). When
+    espeak-ng is missing, the ASR times are kept.
     """
     from storygen.media.audio import load_mono
     from storygen.text.words import script_words
@@ -262,8 +290,10 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
         return []
     x = load_mono(Path(wav), 16000)
     prior = refine_with_audio(align_words(words, heard, language=language), x, 16000)
-    if alignment_confidence(prior) < LOW_CONFIDENCE or x.size < 1600:
+    if x.size < 1600:
         return prior
+    if alignment_confidence(prior) < LOW_CONFIDENCE:
+        return spread_over_speech(prior, x, 16000)
     try:
         from storygen.captions import dtw
         from storygen.text.language import espeak_voice, speakable_words

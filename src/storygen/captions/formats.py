@@ -194,6 +194,8 @@ def _cues(words: list[WordTiming], mode: str, max_words: int, max_chars: int,
         else:
             end = max(end, start + 0.3)
         end = max(end, start + 0.05)
+        if nxt is not None and nxt > start:
+            end = min(end, nxt)  # cues never overlap: a player shows the two at once
         cues.append((start, end, lb.joiner(language).join(w.word for w in g)))
     return cues
 

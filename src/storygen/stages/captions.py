@@ -56,7 +56,8 @@ class CaptionsStage(Stage):
             info = alignment_report(words)
             if info.get("low_confidence"):
                 info["warnings"] = [f"Only {info['matched_share']:.0%} of the script's words were heard in the narration: "
-                                    "captions are interpolated and may drift. Is the audio in the script's language?"]
+                                    "the captions are spread over the speech and will not follow it word by word. "
+                                    "Does the recording read this script, in the script's language?"]
             provider, version = asr.name, asr.version
         duration = probe(wav).duration
         words = [w.model_copy(update={"start": min(w.start, duration), "end": min(w.end, duration)}) for w in words]
