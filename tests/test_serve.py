@@ -38,7 +38,9 @@ def _wav() -> bytes:
     return buf.getvalue()
 
 
-def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_path):
+def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_path, monkeypatch):
+    for var in ("ELEVENLABS_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
     with studio(tmp_path / "stories", workers=0, max_active=3) as c:  # no workers: stories stay queued
         post = lambda **kw: c.post("/api/stories", **kw)
         _err(post(content=b'{"idea": ', headers={"Content-Type": "application/json"}), 400)
@@ -48,6 +50,12 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         assert "Unknown config key 'voice.speed'" in _err(post(json={"idea": "a cat", "config": {"voice.speed": 2}}), 400)["error"]
         assert "voice.provider" in _err(post(json={"idea": "a cat", "config": {"voice.provider": "nope"}}), 400)["error"]
         _err(post(json={"idea": "a cat", "config": {"render.fps": 999}}), 400)
+        # a backend that cannot start on this server: a 400 now, not a queued story that fails
+        missing = _err(post(json={"idea": "a cat", "config": {"voice.provider": "elevenlabs"}}), 400)
+        assert "ELEVENLABS_API_KEY" in missing["error"]
+        # a script needs no writer for the idea or the script, but the revision asks the (large) cloud writer
+        assert "OPENAI_API_KEY" in _err(post(json={"script": SHORT_SCRIPT, "config": {"writer.provider": "openai"},
+                                                   "until": "voice"}), 400)["error"]
         for key, value in [("writer.model", "/etc/passwd"), ("writer.base_url", "http://10.0.0.1"), ("keyframes.lora", "x"),
                            ("render.music", "../../secret.wav"), ("writer.prompts_dir", "/tmp"), ("voice.voice", "/x.onnx")]:
             assert "--allow-paths" in _err(post(json={"idea": "a cat", "config": {key: value}}), 403)["fix"], key
@@ -77,7 +85,9 @@ def test_bad_input_gets_a_4xx_with_error_and_fix_and_the_queue_rules_hold(tmp_pa
         from PIL import Image
 
         Image.new("RGB", (720, 1280), (40, 60, 90)).save(png, "PNG")
-        r = post(data={"idea": json.dumps(IDEA), "config": json.dumps(FAST)},
+        # the user's own narration and pictures need no voice or images key
+        r = post(data={"idea": json.dumps(IDEA), "config": json.dumps({**FAST, "voice.provider": "elevenlabs",
+                                                                      "keyframes.provider": "openai-images"})},
                  files=[("script", ("mine.txt", SHORT_SCRIPT.encode(), "text/plain")),
                         ("voice", ("my voice!.wav", _wav(), "audio/wav")),
                         ("images", ("a.png", png.getvalue(), "image/png")), ("images", ("b.png", png.getvalue(), "image/png"))])
@@ -156,9 +166,12 @@ def test_auth_on_and_off(tmp_path, monkeypatch):
 
 
 def test_create_follow_download_edit_and_rerun_only_downstream(tmp_path):
-    with studio(tmp_path / "stories", workers=1) as c:
-        # a job that fails (the cloud writer without a key) does not stop the server
-        bad = c.post("/api/stories", json={"idea": "A cat who talks", "config": {"writer.provider": "openai"}}).json()
+    from test_serve_support import free_port
+
+    with studio(tmp_path / "stories", workers=1, allow_paths=True) as c:
+        # a job that fails (its writer's server is not there) does not stop the server
+        dead = {"writer.provider": "openai", "writer.base_url": f"http://127.0.0.1:{free_port()}/v1", "writer.max_retries": 0}
+        bad = c.post("/api/stories", json={"idea": "A cat who talks", "config": dead}).json()
         r = c.post("/api/stories", json=FAST_STORY)
         assert r.status_code == 202 and r.headers["Location"] == f"/api/stories/{r.json()['id']}"
         sid = r.json()["id"]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from storygen import __version__
-from storygen.stages.base import Context, Stage
+from storygen.config import Config
+from storygen.stages.base import Context, Given, Stage
 from storygen.stages.captions import CaptionsStage
 from storygen.stages.clips import ClipsStage
 from storygen.stages.final import FinalStage
@@ -115,9 +116,17 @@ def check_ready(ctx: Context, stages: list[Stage], from_idx: int | None = None, 
     for k, stage in enumerate(stages):
         forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
         if forced or assess(stage, ctx, manifest).state not in ("done", "edited"):
+            given = Given.in_story(ctx.story)
             for later in stages[k:]:
-                later.check_ready(ctx)
+                later.check_ready(ctx.cfg, given)
             return
+
+
+def check_new_story(cfg: Config, given: Given, until: str | None = None) -> None:
+    """``check_ready`` for a story not made yet (every stage up to ``until`` will run): a queue checks a request
+    with it before accepting it."""
+    for stage in select(until):
+        stage.check_ready(cfg, given)
 
 
 def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | None = None, force: bool = False,

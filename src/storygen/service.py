@@ -176,6 +176,16 @@ def check_settings(cfg: Config) -> None:
         parse_language(str(cfg.get("story.language")))
 
 
+def check_backends(cfg: Config, *, idea: bool = False, script: bool = False, voice: bool = False, images: bool = False,
+                   until: str | None = None) -> None:
+    """For a story not made yet: every backend its stages up to ``until`` will ask for can start (installed, key
+    set), given what the user sent (``idea``: a ready idea, or a script the idea is made from). The queue calls it
+    before accepting a request, so a missing key is a 400 and not a failed job."""
+    from storygen.pipeline import Given, check_new_story
+
+    check_new_story(cfg, Given(idea=idea, script=script, voice=voice, images=images), until)
+
+
 def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None,
                cfg: Config | None = None, models: lifecycle.ModelHost | None = None,
                node: str | None = None) -> StoryResult:

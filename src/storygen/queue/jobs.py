@@ -24,7 +24,7 @@ from storygen.lease import StoryBusy, StoryLease
 from storygen.queue.errors import Conflict, NotFound, QueueFull
 from storygen.queue.store import ACTIVE, TERMINAL, Store
 from storygen.queue.uploads import MAX_IMAGES, Upload, check_config, check_upload
-from storygen.service import CancelToken, check_settings, check_stage, overrides_from_dict, slug
+from storygen.service import CancelToken, check_backends, check_settings, check_stage, overrides_from_dict, slug
 
 DB_NAME = ".studio.db"
 UPLOADS = ".uploads"
@@ -244,6 +244,9 @@ class JobQueue:
                               voice_file=up_dir / names["voice"] if "voice" in names else None,
                               images_dir=up_dir / "images" if "images" in names else None)
             prepared = prepare_user_inputs(opts, cfg)  # the same checks as the CLI, before anything is queued
+            # a backend that cannot start (a missing ELEVENLABS_API_KEY): a 400 now, not a failed job
+            check_backends(cfg, idea=idea_text is None, script="script" in names, voice="voice" in names,
+                           images="images" in names, until=until)
             title = (story_idea or {}).get("title") or (prepared.idea.title if getattr(prepared, "idea", None) else None) \
                 or (prepared.script_idea.title if getattr(prepared, "script_idea", None) else None) or (idea_text or "")[:120]
             now = time.time()

@@ -44,6 +44,24 @@ class StageResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Given:
+    """What the user gave for a story that stands in for a backend: a ready idea (an idea file, or the idea made
+    from their script), their script, their narration, their pictures."""
+
+    idea: bool = False
+    script: bool = False
+    voice: bool = False
+    images: bool = False
+
+    @classmethod
+    def in_story(cls, story: Story) -> Given:
+        from storygen.inputs import user_images, user_voice
+
+        return cls(idea=story.path(L.IDEA_INPUT_JSON).exists(), script=story.path(L.USER_SCRIPT).exists(),
+                   voice=user_voice(story) is not None, images=bool(user_images(story)))
+
+
 class Stage:
     """One step of the pipeline. Subclasses set ``name`` and implement the three methods."""
 
@@ -55,14 +73,15 @@ class Stage:
         """The capabilities this stage asks for under ``cfg`` (for routing: a GPU stage goes to a GPU worker)."""
         return self.uses
 
-    def needs(self, ctx: Context) -> tuple[str, ...]:
-        """The capabilities a run of this stage on this story asks for (the user's own files stand in for some)."""
-        return self.capabilities(ctx.cfg)
+    def needs(self, cfg: Config, given: Given) -> tuple[str, ...]:
+        """The capabilities a run of this stage asks for, when the user gave ``given`` (their own files stand in
+        for some backends)."""
+        return self.capabilities(cfg)
 
-    def check_ready(self, ctx: Context) -> None:
+    def check_ready(self, cfg: Config, given: Given) -> None:
         """Before the story starts: each backend this stage will ask for can start (installed; its key set)."""
-        for capability in self.needs(ctx):
-            registry.check_ready(capability, ctx.cfg)
+        for capability in self.needs(cfg, given):
+            registry.check_ready(capability, cfg)
 
     def inputs(self, ctx: Context) -> list[Path]:
         """Files (or folders) whose content decides this stage's output."""

@@ -12,7 +12,8 @@ from storygen import __version__
 from storygen.errors import InputError
 from storygen.media.ffmpeg import probe
 from storygen.models import ScenePlan, StoryIdea
-from storygen.stages.base import MIN_SECONDS, Context, Stage, StageResult
+from storygen.config import Config
+from storygen.stages.base import MIN_SECONDS, Context, Given, Stage, StageResult
 from storygen.text.language import base, story_hashtags
 from storygen.workspace import read_json, write_bytes, write_json
 
@@ -22,8 +23,8 @@ RENDER_KEYS = ("width", "height", "fps", "crossfade", "preset", "crf", "loudness
                "music_gain_db", "duck_ratio")
 
 
-def music_source(ctx: Context) -> Path | None:
-    m = str(ctx.cfg.get("render.music"))
+def music_source(cfg: Config) -> Path | None:
+    m = str(cfg.get("render.music"))
     if m in ("generated", "none", ""):
         return None
     p = Path(m).expanduser()
@@ -35,16 +36,16 @@ def music_source(ctx: Context) -> Path | None:
 class FinalStage(Stage):
     name = "final"
 
-    def check_ready(self, ctx: Context) -> None:
+    def check_ready(self, cfg: Config, given: Given) -> None:
         """Before the story starts: a music file named in render.music exists (not found at the final cut)."""
-        super().check_ready(ctx)
-        music_source(ctx)
+        super().check_ready(cfg, given)
+        music_source(cfg)
 
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.IDEA), ctx.p(L.SCENES), ctx.p(L.CLIPS_DIR), ctx.p(L.KEYFRAMES_DIR),
                ctx.p(L.VOICE), ctx.p(L.CAPTIONS_ASS), ctx.p(L.CAPTIONS_SRT),
                ctx.p(L.CAPTIONS_VTT)]
-        m = music_source(ctx)
+        m = music_source(ctx.cfg)
         return ins + ([m] if m else [])
 
     def settings(self, ctx: Context):
@@ -80,7 +81,7 @@ class FinalStage(Stage):
             dur = scene.duration + (xf if i < len(clips) - 1 else 0.0)
             segments.append(Segment(kind=c["kind"], path=ctx.story.root / c["path"], duration=dur, move=c.get("move", {})))
 
-        music = music_source(ctx)
+        music = music_source(ctx.cfg)
         music_info: dict = {"source": "user", "file": music.name} if music is not None else {"source": "none"}
         warnings: list[str] = []
         if music is None and r["music"] == "generated":

@@ -15,8 +15,8 @@ class IdeaStage(Stage):
     name = "idea"
     uses = ("writer",)
 
-    def needs(self, ctx: Context):
-        return () if ctx.p(IDEA_JSON).exists() else self.capabilities(ctx.cfg)
+    def needs(self, cfg, given):
+        return () if given.idea else self.capabilities(cfg)
 
     def inputs(self, ctx: Context):
         return [ctx.p(IDEA_JSON) if ctx.p(IDEA_JSON).exists() else ctx.p(IDEA_TXT)]

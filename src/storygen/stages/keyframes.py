@@ -25,8 +25,8 @@ class KeyframesStage(Stage):
     uses = ("images", "vision")
     code_version = "1"
 
-    def needs(self, ctx: Context):
-        return ("vision",) if user_images(ctx.story) else self.capabilities(ctx.cfg)
+    def needs(self, cfg, given):
+        return ("vision",) if given.images else self.capabilities(cfg)
 
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.SCENES)]

@@ -89,8 +89,8 @@ class ScriptStage(Stage):
     name = "script"
     uses = ("writer",)
 
-    def needs(self, ctx: Context):
-        return () if ctx.p(USER_SCRIPT).exists() else self.capabilities(ctx.cfg)
+    def needs(self, cfg, given):
+        return () if given.script else self.capabilities(cfg)
 
     def inputs(self, ctx: Context):
         return [ctx.p(L.IDEA), ctx.p(USER_SCRIPT)] if ctx.p(USER_SCRIPT).exists() else [ctx.p(L.IDEA)]

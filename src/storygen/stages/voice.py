@@ -17,8 +17,8 @@ class VoiceStage(Stage):
     name = "voice"
     uses = ("voice",)
 
-    def needs(self, ctx: Context):
-        return () if user_voice(ctx.story) else self.capabilities(ctx.cfg)
+    def needs(self, cfg, given):
+        return () if given.voice else self.capabilities(cfg)
 
     def inputs(self, ctx: Context):
         ins = [ctx.p(L.REVISED), ctx.p(L.IDEA)]
