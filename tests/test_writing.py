@@ -386,3 +386,12 @@ def test_user_script_is_cleaned_and_the_original_kept(tmp_path):
     res = stage.run(ctx)
     assert story.path("script/script.txt").read_text() == "Only a heading\n"
     assert res.info.get("warnings")
+
+
+def test_changes_count_characters_in_chinese_and_name_every_sentence_of_a_block():
+    from storygen.writing.revise import changes_markdown
+
+    md = changes_markdown("下午14:30，他走了。她在20000元前停下。", "下午十四點三十分，他走了。她在兩萬元前停下。", [], "zh-TW")
+    assert "- Characters: 20 -> 19; sentences: 2 -> 2" in md, md  # was "Words: 1 -> 1"
+    assert "### Sentences 1-2" in md
+    assert "- Words: 5 -> 5;" in changes_markdown("It was 30 years. Then.", "It was thirty years. Then.", [])

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from storygen.providers.writer.base import Completion, Writer
-from storygen.text.language import base, count_units, info
+from storygen.text.language import base, count_units, info, unit_name
 from storygen.text.numbers import expand_for_speech
 from storygen.text.sentences import split_sentences
 from storygen.writing.prompts import render
@@ -124,8 +124,8 @@ def apply_voice_rules(text: str, max_sentence_words: int = 22, language: str = "
     return join_paragraphs(out)
 
 
-def changes_markdown(before: str, after: str, notes: list[str]) -> str:
-    """A readable sentence-level diff (difflib) as Markdown."""
+def changes_markdown(before: str, after: str, notes: list[str], language: str = "en") -> str:
+    """A readable sentence-level diff (difflib) as Markdown; lengths in the language's units (characters in CJK)."""
     a, b = split_sentences(before), split_sentences(after)  # line breaks end sentences
     sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     blocks = []
@@ -133,12 +133,14 @@ def changes_markdown(before: str, after: str, notes: list[str]) -> str:
         if tag == "equal":
             continue
         lines = [f"- {s}" for s in a[i1:i2]] + [f"+ {s}" for s in b[j1:j2]]
-        blocks.append(f"### Sentence {i1 + 1}\n\n```diff\n" + "\n".join(lines) + "\n```")
+        where = f"Sentence {i1 + 1}" if i2 - i1 <= 1 else f"Sentences {i1 + 1}-{i2}"
+        blocks.append(f"### {where}\n\n```diff\n" + "\n".join(lines) + "\n```")
     head = [
         "# Revision changes",
         "",
         *[f"- {n}" for n in notes],
-        f"- Words: {count_words(before)} -> {count_words(after)}; sentences: {len(a)} -> {len(b)}; "
+        f"- {unit_name(language).capitalize()}: {count_units(before, language)} -> {count_units(after, language)}; "
+        f"sentences: {len(a)} -> {len(b)}; "
         f"changed blocks: {len(blocks)}.",
         "",
     ]
@@ -207,4 +209,4 @@ def revise_script(writer: Writer | None, script: str, cfg: Any, *, voice_reads_t
     else:
         notes.insert(0, f"Rules ({info(lang).name}): numbers, dates, money, times, ordinals and phone numbers spelled "
                         "out as spoken.")
-    return revised, changes_markdown(script, revised, notes), comps
+    return revised, changes_markdown(script, revised, notes, lang), comps
