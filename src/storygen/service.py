@@ -224,6 +224,9 @@ def make_story(req: StoryRequest, *, on_event: Callable[[Event], None] | None = 
     mismatch = _script_language_mismatch(prepared.script, cfg)
     note = "; ".join(n for n in (note, mismatch) if n) or None
 
+    if not (out / layout.MANIFEST).exists():  # a new story: a backend that cannot start stops it before its folder
+        check_backends(cfg, idea=prepared.idea_text is None, script=prepared.script is not None,
+                       voice=prepared.voice is not None, images=prepared.images is not None, until=until)
     emit = _emitter(on_event, cancel)
     story = Story.open_or_create(out, cleanup=False)
     lease = StoryLease(story.root, wait=req.wait, owner="storygen",
