@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from storygen.captions import linebreak as lb
-from storygen.captions.formats import (ORPHAN_SLACK, SAFE_LEFT, SAFE_RIGHT, caption_anchor, phrases, read_ass, write_ass, write_srt,
+from storygen.captions.formats import (SAFE_LEFT, orphan_slack, SAFE_RIGHT, caption_anchor, phrases, read_ass, write_ass, write_srt,
                                        write_vtt)
 from storygen.config import DEFAULTS
 from storygen.errors import MediaError
@@ -97,7 +97,7 @@ def test_line_breaks_follow_the_language(tmp_path: Path, lang: str):
         line = lb.joiner(lang).join(w.word for w in g)
         assert line[0] not in lb.CLOSING and line[-1] not in lb.OPENING, line
         # a phrase's last word may run a line 3 columns over rather than stand alone (not in wide CJK columns)
-        slack = ORPHAN_SLACK if not lb.no_spaces(lang) and g[-1].word[-1] in ",.;:!?" else 0
+        slack = orphan_slack(18) if not lb.no_spaces(lang) and g[-1].word[-1] in ",.;:!?" else 0
         assert lb.width(line) <= 18 + slack or len(g) == 1, line
         assert lb.clusters(line)[0][0] == line[0] and not line[0].isspace()  # never a mark alone at a line start
         if lang == "th":

@@ -138,3 +138,14 @@ def test_english_rules_never_run_on_other_languages():
 def test_numbers_before_unlisted_nouns_keep_their_plain_form():
     assert expand_for_speech("Son 200 euros.", "es") == "Son doscientos euros."
     assert expand_for_speech("Capítulo 21 termina.", "es") == "Capítulo veintiuno termina."
+
+
+@pytest.mark.parametrize("lang,written,spoken", [
+    ("zh", "3月-5月", "三月到五月"), ("zh", "5月3日-7日", "五月三日到七日"),  # a range, not a minus
+    ("zh-Hant", "花了20000元", "兩萬元"), ("zh-Hant", "€5", "五歐元"), ("zh-TW", "£20", "二十英鎊"),
+])
+def test_chinese_ranges_and_traditional_currency_names(lang: str, written: str, spoken: str):
+    from storygen.text.language import parse_language
+
+    out = expand_for_speech(written, parse_language(lang))  # zh-Hant keeps its script through parse_language
+    assert spoken in out and "-" not in out, out

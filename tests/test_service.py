@@ -213,3 +213,20 @@ def test_a_missing_key_is_an_error_before_anything_is_made(tmp_path, inputs, mon
                                    until="keyframes",
                                    config={"voice.provider": "elevenlabs", "keyframes.provider": "openai-images"}))
     assert read_json(done.story / layout.MANIFEST)["stages"]["voice"]["provider"] == "file"
+
+
+def test_a_resume_that_will_not_narrate_again_needs_no_voice_key(tmp_path, inputs, monkeypatch):
+    """Only the stages due to run are checked: a changed revision setting re-runs the revision (same text), the
+    narration stays done, so a cloud voice's key is not asked for again."""
+    from _elevenlabs_server import KEY, ElevenLabsServer
+
+    idea, script = inputs
+    out = tmp_path / "story"
+    with ElevenLabsServer(latin="en") as tts:
+        cfg = {"voice.provider": "elevenlabs", "voice.base_url": tts.url}
+        monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
+        make_story(StoryRequest(idea_file=idea, script=script, out=out, until="voice", config=cfg))
+        monkeypatch.delenv("ELEVENLABS_API_KEY")
+        done = make_story(StoryRequest(out=out, until="captions", config={**cfg, "revise.max_sentence_words": 21}))
+        assert "revised" in done.ran and "voice" not in done.ran and "captions" in done.ran, done.ran
+        assert len(tts.requests) >= 1

@@ -109,17 +109,16 @@ def select(until: str | None = None) -> list[Stage]:
 
 
 def check_ready(ctx: Context, stages: list[Stage], from_idx: int | None = None, force: bool = False) -> None:
-    """Before any stage runs: every backend that the stages about to run will ask for can start (its package is
+    """Before any stage runs: every backend that the stages due to run will ask for can start (its package is
     installed, its key set). A missing OpenAI or ElevenLabs key is an error now, not after minutes of writing.
-    Every stage from the first one that runs is checked: an earlier stage that runs may make a later one stale."""
+    A stage that is done is not checked here (a resume that will not narrate again needs no voice key); one that
+    an earlier stage's new output makes stale is checked just before it runs."""
     manifest = ctx.story.load_manifest()
-    for k, stage in enumerate(stages):
+    given = Given.in_story(ctx.story)
+    for stage in stages:
         forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
         if forced or assess(stage, ctx, manifest).state not in ("done", "edited"):
-            given = Given.in_story(ctx.story)
-            for later in stages[k:]:
-                later.check_ready(ctx.cfg, given)
-            return
+            stage.check_ready(ctx.cfg, given)
 
 
 def check_new_story(cfg: Config, given: Given, until: str | None = None) -> None:
@@ -154,6 +153,7 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
             summary[stage.name] = {"ran": False, "why": state.why}
             continue
         why = "forced" if forced else state.why
+        stage.check_ready(ctx.cfg, Given.in_story(ctx.story))  # cheap: no model is built
         emit({"event": "start", "stage": stage.name, "why": why})
         t0 = time.perf_counter()
 

@@ -22,6 +22,9 @@ from storygen.models import HeardWord, WordTiming
 from storygen.text.timing import unmatched_runs, align_words, make_monotonic
 
 LOW_CONFIDENCE = 0.6  # below this share of matched words the alignment is reported as unreliable
+# below this share the few matches are chance ("a", "the"): the words are spread over the speech instead. Between it
+# and LOW_CONFIDENCE many matches are real (a partly ad-libbed reading) and their times are kept.
+SPREAD_BELOW = 0.3
 
 
 def asr_prompt(script: str, language: str = "en") -> str | None:
@@ -31,7 +34,10 @@ def asr_prompt(script: str, language: str = "en") -> str | None:
     Measured with benchmarks/alignment.py and benchmarks/alignment_voices.py."""
     from storygen.text.language import info
 
-    return None if info(language).by_chars or not script.strip() else script
+    from storygen.text.words import speakable_text
+
+    spoken = speakable_text(script)  # no [whispers]-style tags: they are not said
+    return None if info(language).by_chars or not spoken.strip() else spoken
 
 
 def alignment_confidence(words: list[WordTiming]) -> float:
@@ -278,9 +284,9 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
     2's voice choice and step 3, and festival kal 123 ms before the band followed a drifting offset).
     Japanese is matched on kana readings (a kana script against an ASR transcript in kanji), and espeak-ng
     reads kanji in their kana reading (``storygen.text.kana``).
-    When fewer than ``LOW_CONFIDENCE`` of the words were heard (another language, another text), the few
-    chance matches mean nothing either: the words share the speech by length (``spread_over_speech``). When
-    espeak-ng is missing, the ASR times are kept.
+    When fewer than ``LOW_CONFIDENCE`` of the words were heard, the ASR times are kept; below ``SPREAD_BELOW``
+    (another language, another text) the few chance matches mean nothing either, and the words share the speech
+    by length (``spread_over_speech``). When espeak-ng is missing, the ASR times are kept.
     """
     from storygen.media.audio import load_mono
     from storygen.text.words import script_words
@@ -292,8 +298,11 @@ def align_to_audio(script: str, heard: list[HeardWord], wav: Path, *, language: 
     prior = refine_with_audio(align_words(words, heard, language=language), x, 16000)
     if x.size < 1600:
         return prior
-    if alignment_confidence(prior) < LOW_CONFIDENCE:
+    confidence = alignment_confidence(prior)
+    if confidence < SPREAD_BELOW:
         return spread_over_speech(prior, x, 16000)
+    if confidence < LOW_CONFIDENCE:
+        return prior
     try:
         from storygen.captions import dtw
         from storygen.text.language import espeak_voice, speakable_words

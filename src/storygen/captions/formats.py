@@ -116,9 +116,11 @@ def _split_wide(words: list[WordTiming], max_chars: int, language: str) -> list[
     return out
 
 
-# display columns a line may run over to keep a phrase's last word from standing alone: 21 columns of text in
-# Fjalla One at the default 92 px are ~800 px, inside the 873 px between the safe margins (22 reached 888)
-ORPHAN_SLACK = 3
+def orphan_slack(max_chars: int) -> int:
+    """Display columns a line may run over to keep a phrase's last word from standing alone: a sixth of the width
+    (captions.max_chars is set for the font size). At the defaults, 18 + 3 columns of Fjalla One at 92 px are ~800
+    px, inside the 873 px between the safe margins (22 reached 888)."""
+    return max(0, int(max_chars) // 6)
 
 
 def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18,
@@ -148,7 +150,7 @@ def phrases(words: list[WordTiming], max_words: int = 3, max_chars: int = 18,
                 if full and not (_ends_phrase(prev.word) or pause) and _ends_phrase(w.word):
                     # the phrase's last word would stand alone ("faro." under "escaleras del"): it joins the line
                     # when that stays near the width, else it takes the line's last word with it
-                    slack = 0 if lb.no_spaces(language) else ORPHAN_SLACK  # wide CJK columns have no room to spare
+                    slack = 0 if lb.no_spaces(language) else orphan_slack(max_chars)  # CJK's wide columns: no room
                     if len(cur) <= max_words and chars(cur + [w]) <= max_chars + slack:
                         cur.append(w)
                         continue
@@ -194,8 +196,8 @@ def _cues(words: list[WordTiming], mode: str, max_words: int, max_chars: int,
         else:
             end = max(end, start + 0.3)
         end = max(end, start + 0.05)
-        if nxt is not None and nxt > start:
-            end = min(end, nxt)  # cues never overlap: a player shows the two at once
+        if nxt is not None:
+            end = min(end, max(nxt, start + 0.001))  # cues never overlap: a player would show the two at once
         cues.append((start, end, lb.joiner(language).join(w.word for w in g)))
     return cues
 

@@ -180,8 +180,16 @@ def wrap_balanced(text: str, max_width: float, language: str | None, measure=wid
     if n > 200:
         return greedy
 
+    # widths add up piece by piece (the cells of ``width``), less the spaces at a line's two ends
+    full = [measure(s) for s in segs]
+    lead = [measure(s) - measure(s.lstrip()) for s in segs]
+    trail = [measure(s) - measure(s.rstrip()) for s in segs]
+    prefix = [0.0]
+    for f in full:
+        prefix.append(prefix[-1] + f)
+
     def w(i: int, j: int) -> float:
-        return measure("".join(segs[i:j]).strip())
+        return max(0.0, prefix[j] - prefix[i] - lead[i] - trail[j - 1])
 
     # best[k][j]: the smallest widest line when segs[:j] make k lines; a line may exceed only if one segment
     inf = float("inf")

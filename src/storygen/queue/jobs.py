@@ -244,9 +244,11 @@ class JobQueue:
                               voice_file=up_dir / names["voice"] if "voice" in names else None,
                               images_dir=up_dir / "images" if "images" in names else None)
             prepared = prepare_user_inputs(opts, cfg)  # the same checks as the CLI, before anything is queued
-            # a backend that cannot start (a missing ELEVENLABS_API_KEY): a 400 now, not a failed job
-            check_backends(cfg, idea=idea_text is None, script="script" in names, voice="voice" in names,
-                           images="images" in names, until=until)
+            # a backend that cannot start (a missing ELEVENLABS_API_KEY): a 400 now, not a failed job. Only where
+            # the stories run here: a cluster's workers have their own environment (and check it themselves)
+            if self.engine != "ray":
+                check_backends(cfg, idea=idea_text is None, script="script" in names, voice="voice" in names,
+                               images="images" in names, until=until)
             title = (story_idea or {}).get("title") or (prepared.idea.title if getattr(prepared, "idea", None) else None) \
                 or (prepared.script_idea.title if getattr(prepared, "script_idea", None) else None) or (idea_text or "")[:120]
             now = time.time()

@@ -109,7 +109,8 @@ def pick_voice(cfg, language: str):
     if provider_class("voice", cfg).speaks(settings, language):
         return get_provider("voice", cfg), None
     lang = info(language)
-    default = name == DEFAULTS["voice"]["provider"] and not str(settings.get("voice") or "").strip()
+    chosen = str(settings.get("voice") or "").strip() or str(settings.get("model") or "").strip().lower().endswith(".onnx")
+    default = name == DEFAULTS["voice"]["provider"] and not chosen
     if default and provider_class("voice", cfg, FALLBACK_VOICE).speaks(settings, language):
         from storygen.providers.voice.espeak import ROBOTIC
 

@@ -73,6 +73,8 @@ def parse_language(code: str) -> str:
         raise InputError(f"Unknown language '{raw}'.",
                          f"use a BCP-47 code storygen knows: {known_codes()} (a region may follow, e.g. pt-BR, es-MX).")
     region = (m.group(3) or "").upper() if m else ""
+    if base == "zh" and not region and m and (m.group(2) or "").lower() == "hant":
+        return "zh-Hant"  # traditional characters with no region named (numbers are written in them)
     return f"{base}-{region}" if region else base
 
 

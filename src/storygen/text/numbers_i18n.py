@@ -427,7 +427,7 @@ def _zh_mobile_groups(raw: str) -> list[str]:
     return [digits[:3], digits[3:7], digits[7:]]  # 138 1234 5678
 
 
-_TRADITIONAL = str.maketrans("万亿两点负块", "萬億兩點負塊")  # the simplified characters the speller writes
+_TRADITIONAL = str.maketrans("万亿两点负块欧镑卢亚", "萬億兩點負塊歐鎊盧亞")  # the simplified characters the speller writes
 
 
 def traditional(lang: str) -> bool:
@@ -456,7 +456,10 @@ def _expand_zh(text: str, trad: bool = False) -> str:
     text = _sub(rf"({num})\s?[%％]", text, lambda m: "百分之" + _zh_number(m.group(1)))
     text = _sub(rf"({num})\s?[-–~～]\s?({num})", text, lambda m: f"{_zh_number(m.group(1))}到{_zh_number(m.group(2))}")
     text = _sub(rf"(?<![\d.第])2(?=[{_ZH_MEASURE}])", text, lambda m: "两")
-    text = _sub(rf"(?<![0-9A-Za-z.])[-−]({num})", text, lambda m: "负" + _zh_number(m.group(1)))  # -3度 负三度
+    text = _sub(r"(\d{1,4}[年月日号號])\s?[-–~～]\s?(?=\d)", text, lambda m: m.group(1) + "到")  # 3月-5月 三月到五月
+    # -3度 负三度; not a range between dates or times (3月-5月, 5月3日-7日), which reads 到 in speech
+    text = _sub(rf"(?<![0-9A-Za-z.年月日号號时時点點分秒周週〇一二三四五六七八九十百千万萬亿億两兩零])[-−]({num})", text,
+                lambda m: "负" + _zh_number(m.group(1)))
     return _sub(rf"({num})", text, lambda m: _zh_number(m.group(1)) if not m.group(1).startswith("0") or "." in m.group(1)
                 else zh_digits(m.group(1)))
 
