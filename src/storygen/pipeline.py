@@ -108,17 +108,20 @@ def select(until: str | None = None) -> list[Stage]:
     return stages
 
 
-def check_ready(ctx: Context, stages: list[Stage], from_idx: int | None = None, force: bool = False) -> None:
+def check_ready(ctx: Context, stages: list[Stage], from_idx: int | None = None, force: bool = False) -> set[str]:
     """Before any stage runs: every backend that the stages due to run will ask for can start (its package is
     installed, its key set). A missing OpenAI or ElevenLabs key is an error now, not after minutes of writing.
     A stage that is done is not checked here (a resume that will not narrate again needs no voice key); one that
-    an earlier stage's new output makes stale is checked just before it runs."""
+    an earlier stage's new output makes stale is checked just before it runs. Returns the names checked."""
     manifest = ctx.story.load_manifest()
     given = Given.in_story(ctx.story)
+    checked = set()
     for stage in stages:
         forced = force or (from_idx is not None and STAGES.index(stage.name) >= from_idx)
         if forced or assess(stage, ctx, manifest).state not in ("done", "edited"):
             stage.check_ready(ctx.cfg, given)
+            checked.add(stage.name)
+    return checked
 
 
 def check_new_story(cfg: Config, given: Given, until: str | None = None) -> None:
@@ -140,7 +143,7 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
     stages = select(until)
     from_idx = STAGES.index(from_stage) if from_stage else None
     emit({"event": "plan", "stages": [s.name for s in stages]})
-    check_ready(ctx, stages, from_idx, force)
+    checked = check_ready(ctx, stages, from_idx, force)
     summary: dict[str, Any] = {}
     for stage in stages:
         manifest = ctx.story.load_manifest()
@@ -153,7 +156,8 @@ def run_pipeline(ctx: Context, *, until: str | None = None, from_stage: str | No
             summary[stage.name] = {"ran": False, "why": state.why}
             continue
         why = "forced" if forced else state.why
-        stage.check_ready(ctx.cfg, Given.in_story(ctx.story))  # cheap: no model is built
+        if stage.name not in checked:  # made stale by an earlier stage's new output: checked now, before it runs
+            stage.check_ready(ctx.cfg, Given.in_story(ctx.story))
         emit({"event": "start", "stage": stage.name, "why": why})
         t0 = time.perf_counter()
 
