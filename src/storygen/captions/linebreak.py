@@ -146,15 +146,22 @@ def _join_pieces(pieces: list[str], language: str | None) -> list[str]:
     return out
 
 
+def _line_pieces(text: str, max_width: float, language: str | None, measure) -> list[str]:
+    """The pieces a line may break between (``segments``); in a no-space language a phrase wider than a whole line
+    breaks between its characters after all."""
+    segs = segments(text, language)
+    if no_spaces(language):
+        segs = [piece for seg in segs for piece in (_join_pieces(clusters(seg), language)
+                                                     if measure(seg.strip()) > max_width else [seg])]
+    return segs
+
+
 def wrap(text: str, max_width: float, language: str | None, measure=width) -> list[str]:
     """Greedy lines of ``text`` no wider than ``max_width`` (by ``measure``), broken only where the language allows;
     a piece wider than a whole line stays whole. Lines keep no leading or trailing spaces."""
     lines: list[str] = []
     cur = ""
-    segs = segments(text, language)
-    if no_spaces(language):  # a phrase wider than a whole line breaks between its characters after all
-        segs = [piece for seg in segs for piece in (_join_pieces(clusters(seg), language)
-                                                     if measure(seg.strip()) > max_width else [seg])]
+    segs = _line_pieces(text, max_width, language, measure)
     for seg in segs:
         if cur and measure((cur + seg).rstrip()) > max_width:
             lines.append(cur.rstrip())
@@ -172,10 +179,7 @@ def wrap_balanced(text: str, max_width: float, language: str | None, measure=wid
     greedy = wrap(text, max_width, language, measure)
     if len(greedy) < 2:
         return greedy
-    segs = segments(text, language)
-    if no_spaces(language):
-        segs = [piece for seg in segs for piece in (_join_pieces(clusters(seg), language)
-                                                     if measure(seg.strip()) > max_width else [seg])]
+    segs = _line_pieces(text, max_width, language, measure)
     n, lines = len(segs), len(greedy)
     if n > 200:
         return greedy
